@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: EUPL-1.2
+#pragma once
+// The service provider: SP-initiated login (AuthnRequest by HTTP-Redirect or
+// HTTP-POST) and the assertion consumer service with every check of
+// DESIGN.md "Response checks". Sans-I/O: endpoints map an HttpRequest to an
+// HttpResponse.
+
+#include <chrono>
+#include <functional>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "interkonto/bindings.hpp"
+#include "interkonto/clock.hpp"
+#include "interkonto/crypto.hpp"
+#include "interkonto/error.hpp"
+#include "interkonto/http.hpp"
+#include "interkonto/log.hpp"
+#include "interkonto/metadata.hpp"
+#include "interkonto/session.hpp"
+
+namespace interkonto {
+
+namespace nameid {
+inline constexpr std::string_view transient = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+inline constexpr std::string_view persistent = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+inline constexpr std::string_view unspecified = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+inline constexpr std::string_view email = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+} // namespace nameid
+
+// "STORK-QAA-Level-n" for n = 1..4.
+std::string stork_level_uri(int level);
+// 1..4 for a STORK-QAA-Level-n class ref, nullopt for anything else.
+std::optional<int> parse_stork_level(std::string_view class_ref);
+
+struct AuthnResult;
+// Effective STORK level of a result (1..4; 0 when none): the AuthnContextClassRef
+// and the trust-level attribute urn:oid:1.2.40.0.10.2.1.1.261.94, the lower
+// one when both are present; eIDAS LoA URIs count as 2..4.
+int effective_trust_level(const AuthnResult &result);
+
+// The AKDB AuthenticationRequest extension (namespace https://www.akdb.de/request/2018/09).
+struct AkdbRequestExtension {
+  int version = 2;
+  std::optional<bool> enable_status_detail;
+  struct AuthnMethod {
+    std::string name; // Authega, Benutzername, Diia, eID, eIDAS, Elster, FINK
+    std::optional<bool> enabled;
+  };
+  std::vector<AuthnMethod> authn_methods;
+  struct RequestedAttribute {
+    std::string name; // OID URI
+    bool required = false;
+  };
+  std::vector<RequestedAttribute> requested_attributes;
+  struct DisplayInformation {
+    std::string purpose;
+    std::string organization_display_name;
+    std::string lang; // de, en, ru, uk
+    std::string back_url;
+    std::string online_service_id;
+  };
+  std::optional<DisplayInformation> display_information;
+};
+
+// Per-IdP settings.
+struct IdpSettings {
+  EntityPtr entity;                                     // from metadata; must have an IdP role
+  std::string authn_request_binding{binding::redirect}; // or binding::post
+  std::string authn_request_signature_method{alg::rsa_sha256};
+  bool sign_authn_requests = true;
+  AlgorithmPolicy policy; // verification/decryption policy for this IdP
+  bool require_encrypted_assertion = false;
+};
+
+// One parsed, validated assertion.
+struct SamlAttribute {
+  std::string name;
+  std::string name_format;
+  std::string friendly_name;
+  std::string trust_level; // akdb:TrustLevel on the Attribute element, if any
+  std::vector<std::string> values;
+};
+
+struct AuthnResult {
+  std::string issuer;
+  std::string name_id;
+  std::optional<std::string> name_id_format;
+  std::optional<std::string> name_qualifier;
+  std::optional<std::string> sp_name_qualifier;
+  std::optional<std::string> session_index;
+  std::optional<TimePoint> authn_instant;
+  std::optional<std::string> authn_context_class_ref;
+  TimePoint not_on_or_after;             // earlier of Conditions and bearer SubjectConfirmationData
+  std::vector<SamlAttribute> attributes; // merged by Name, document order
+  std::string assertion_id;
+  std::string response_id;
+  std::optional<std::string> in_response_to;
+  bool was_encrypted = false;
+
+  const SamlAttribute *attribute(std::string_view name) const;
+};
+
+// Everything a response is checked against.
+struct ResponseCheck {
+  std::string sp_entity_id;
+  std::string acs_url;
+  std::optional<std::string> in_response_to; // the request this response must answer
+  // Alternatively, a callback that decides whether the Response's
+  // InResponseTo names a request this SP is waiting for (and consumes it).
+  std::function<bool(std::string_view in_response_to)> accept_in_response_to;
+  bool allow_unsolicited = false;
+  TimePoint now;
+  std::chrono::seconds clock_skew{180};
+  std::optional<int> min_trust_level; // STORK-QAA level the AuthnContext must meet
+  std::size_t max_size = default_message_limit;
+  bool schema_validation = true;
+};
+
+// Validates SAML Responses from a fixed set of IdPs. Immutable after
+// construction; safe to share between threads.
+class ResponseValidator {
+public:
+  ResponseValidator(std::vector<IdpSettings> idps, std::vector<PrivateKey> decryption_keys,
+                    std::shared_ptr<ReplayCache> replay_cache);
+  ~ResponseValidator();
+  ResponseValidator(const ResponseValidator &) = delete;
+  ResponseValidator &operator=(const ResponseValidator &) = delete;
+
+  // `message` is the Response XML, or its base64 form value when the first
+  // non-blank character (after an optional BOM) is not '<'.
+  // Throws Error with the code of a failing check.
+  AuthnResult validate(std::string_view message, const ResponseCheck &check) const;
+
+  const IdpSettings *idp(std::string_view entity_id) const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct SpConfig {
+  std::string entity_id;
+  std::string base_url;               // e.g. "https://portal.example" (scheme://host[:port])
+  std::string acs_path = "/saml/acs"; // ACS URL = base_url + acs_path
+  std::string login_path = "/saml/login";
+  std::string metadata_path = "/saml/metadata";
+  std::optional<Credential> signing;  // signs AuthnRequests
+  std::vector<Credential> decryption; // tried in order (key rollover)
+  std::vector<IdpSettings> idps;      // the first is the default IdP
+
+  std::string name_id_format{nameid::transient};
+  bool allow_create = true;
+  bool force_authn = false;
+  bool is_passive = false;
+  std::optional<int> min_trust_level; // STORK-QAA-Level-n, Comparison="minimum"
+  std::optional<AkdbRequestExtension> akdb_extension;
+
+  bool allow_unsolicited = false;
+  std::chrono::seconds clock_skew{180};
+  std::chrono::seconds request_lifetime{600};
+  std::chrono::seconds session_idle_timeout{std::chrono::minutes(30)};
+  std::chrono::seconds session_absolute_timeout{std::chrono::hours(8)};
+  std::vector<std::string> allowed_return_origins; // "https://host[:port]"; local paths always allowed
+  std::string default_return_to = "/";
+  std::string session_cookie_name = "interkonto_session";
+  std::string request_cookie_name = "interkonto_req";
+  bool development_insecure_http = false; // drops `Secure` from cookies; never in production
+  std::size_t max_message_size = default_message_limit;
+  bool schema_validation = true;
+
+  std::string acs_url() const { return base_url + acs_path; }
+};
+
+struct LoginOptions {
+  std::string return_to; // where to go after login (validated)
+  std::optional<std::string> idp_entity_id;
+  std::optional<bool> force_authn;
+  std::optional<bool> is_passive;
+  std::optional<int> min_trust_level;
+};
+
+struct AcsOutcome {
+  HttpResponse response; // 303 to return_to with a fresh session cookie, or an error page
+  std::optional<Session> session;
+  std::optional<AuthnResult> result;
+  std::optional<Error> error;
+};
+
+class ServiceProvider {
+public:
+  ServiceProvider(SpConfig config, std::shared_ptr<SessionStore> sessions,
+                  std::shared_ptr<RequestTracker> tracker, std::shared_ptr<ReplayCache> replay,
+                  std::shared_ptr<const Clock> clock = nullptr, LogSink log = nullptr);
+  ~ServiceProvider();
+
+  const SpConfig &config() const;
+
+  // Builds the AuthnRequest XML (unsigned for Redirect: the query is signed;
+  // with an enveloped signature for POST). Exposed for tools and tests.
+  struct BuiltRequest {
+    std::string id;
+    std::string xml;
+    std::string idp_entity_id;
+    std::string destination;
+    std::string binding;
+  };
+  BuiltRequest build_authn_request(const LoginOptions &opt) const;
+
+  // Starts a login: 302 to the IdP (Redirect) or an auto-submit form (POST),
+  // records the request ID and sets the browser-binding cookie.
+  HttpResponse start_login(const LoginOptions &opt) const;
+  // Handles a request to login_path (?return_to=..&idp=..).
+  HttpResponse handle_login(const HttpRequest &req) const;
+  // The assertion consumer service (HTTP-POST binding).
+  AcsOutcome handle_acs(const HttpRequest &req) const;
+  // SP metadata document.
+  HttpResponse handle_metadata() const;
+  std::string metadata_xml() const;
+  // The session for this browser, if any (refreshes the idle timeout).
+  std::optional<Session> current_session(const HttpRequest &req) const;
+  // Is `return_to` a local path or an allow-listed origin?
+  bool return_to_allowed(std::string_view return_to) const;
+
+  const ResponseValidator &validator() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace interkonto

@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: EUPL-1.2
+// Interop driver: interkonto's ServiceProvider against a real SimpleSAMLphp
+// IdP on loopback (started by run.sh). The driver plays the browser with
+// libcurl: it follows the SP's redirect to SimpleSAMLphp, logs in on its
+// form, and hands the auto-submit POST to the SP in-process.
+//
+//   ssp_interop_driver metadata <A|B> <ssp base URL> <sp base URL> <dir>
+//       prints the SP's metadata (for SimpleSAMLphp's metadata.sources)
+//   ssp_interop_driver login <A|B> <ssp base URL> <sp base URL> <dir>
+//       runs the login and prints one "PASS"/"FAIL" line per check
+//
+// Scenario A: unsigned AuthnRequest; assertion signed, not encrypted.
+// Scenario B: AuthnRequest signed (RSA-SHA256, HTTP-Redirect); response and
+// assertion signed, assertion encrypted (rsa-oaep-mgf1p + aes128-cbc).
+// <dir>/cert holds sp-sign.{key,crt} and sp-enc.{key,crt}.
+
+#include <curl/curl.h>
+#include <fmt/core.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "interkonto/bindings.hpp"
+#include "interkonto/crypto.hpp"
+#include "interkonto/error.hpp"
+#include "interkonto/http.hpp"
+#include "interkonto/metadata.hpp"
+#include "interkonto/session.hpp"
+#include "interkonto/sp.hpp"
+
+namespace {
+
+namespace ik = interkonto;
+
+constexpr std::string_view user = "clara";
+constexpr std::string_view password = "clara-nrw";
+constexpr std::string_view return_to = "/bauvoranfrage";
+constexpr int max_redirects = 10;
+
+struct ExpectedAttribute {
+  std::string_view name;
+  std::string_view value;
+};
+constexpr ExpectedAttribute expected_attributes[] = {
+    {"urn:oid:2.5.4.42", "Clara"},
+    {"urn:oid:2.5.4.4", "Schmidt"},
+    {"urn:oid:1.2.40.0.10.2.1.1.55", "1990-04-12"},
+    {"urn:oid:2.5.4.7", "D\xC3\xBC"
+                        "sseldorf"},
+    {"urn:oid:1.2.40.0.10.2.1.1.261.94", "STORK-QAA-Level-3"},
+};
+constexpr std::string_view uri_name_format = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri";
+
+// ---- reporting ----
+
+class Report {
+public:
+  explicit Report(std::string scenario) : scenario_(std::move(scenario)) {}
+
+  bool check(bool ok, std::string_view what, std::string_view detail = {}) {
+    if (ok) {
+      ++passed_;
+      fmt::print("PASS {}: {}\n", scenario_, what);
+    } else {
+      ++failed_;
+      if (detail.empty())
+        fmt::print("FAIL {}: {}\n", scenario_, what);
+      else
+        fmt::print("FAIL {}: {}: {}\n", scenario_, what, detail);
+    }
+    std::fflush(stdout);
+    return ok;
+  }
+  void note(std::string_view text) const {
+    fmt::print("  {}: {}\n", scenario_, text);
+    std::fflush(stdout);
+  }
+  int failed() const { return failed_; }
+
+private:
+  std::string scenario_;
+  int passed_ = 0;
+  int failed_ = 0;
+};
+
+// A check whose failure makes the rest of the flow meaningless.
+struct Abort : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string shorten(std::string_view s, std::size_t n = 600) {
+  if (s.size() <= n) return std::string(s);
+  return std::string(s.substr(0, n)) + "...";
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+bool contains(std::string_view s, std::string_view part) {
+  return s.find(part) != std::string_view::npos;
+}
+
+// ---- a small browser on libcurl ----
+
+struct CurlGlobal {
+  CurlGlobal() {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      throw std::runtime_error("curl_global_init failed");
+  }
+  ~CurlGlobal() { curl_global_cleanup(); }
+  CurlGlobal(const CurlGlobal &) = delete;
+  CurlGlobal &operator=(const CurlGlobal &) = delete;
+};
+
+struct CurlDeleter {
+  void operator()(CURL *c) const noexcept { curl_easy_cleanup(c); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist *l) const noexcept { curl_slist_free_all(l); }
+};
+
+std::size_t append_body(char *data, std::size_t size, std::size_t count, void *user_data) {
+  auto *out = static_cast<std::string *>(user_data);
+  const std::size_t n = size * count;
+  constexpr std::size_t limit = 4 * 1024 * 1024;
+  if (out->size() + n > limit) return 0; // aborts the transfer
+  out->append(data, n);
+  return n;
+}
+
+struct Page {
+  long status = 0;
+  std::string url; // after redirects
+  std::string body;
+};
+
+class Browser {
+public:
+  Browser() : curl_(curl_easy_init()) {
+    if (!curl_) throw std::runtime_error("curl_easy_init failed");
+    CURL *c = curl_.get();
+    set(curl_easy_setopt(c, CURLOPT_COOKIEFILE, "")); // in-memory cookie jar
+    set(curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L));
+    set(curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L));
+    set(curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L)); // redirects are followed here, checked
+    set(curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http"));
+    set(curl_easy_setopt(c, CURLOPT_PROXY, ""));
+    set(curl_easy_setopt(c, CURLOPT_NOPROXY, "*"));
+    set(curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L));
+    set(curl_easy_setopt(c, CURLOPT_USERAGENT, "interkonto-interop-driver"));
+    set(curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_body));
+  }
+
+  Page get(std::string url) { return run(std::move(url), std::nullopt); }
+  Page post_form(std::string url, std::string body) { return run(std::move(url), std::move(body)); }
+
+private:
+  static void set(CURLcode rc) {
+    if (rc != CURLE_OK) throw std::runtime_error(fmt::format("curl_easy_setopt: {}", curl_easy_strerror(rc)));
+  }
+
+  static void require_loopback(std::string_view url) {
+    if (!starts_with(url, "http://127.0.0.1:"))
+      throw Abort(fmt::format("refusing to leave loopback: {}", shorten(url, 200)));
+  }
+
+  Page run(std::string url, std::optional<std::string> post_body) {
+    CURL *c = curl_.get();
+    for (int hop = 0; hop <= max_redirects; ++hop) {
+      require_loopback(url);
+      Page page;
+      std::unique_ptr<curl_slist, SlistDeleter> headers;
+      set(curl_easy_setopt(c, CURLOPT_URL, url.c_str()));
+      set(curl_easy_setopt(c, CURLOPT_WRITEDATA, &page.body));
+      if (post_body) {
+        headers.reset(curl_slist_append(nullptr, "Content-Type: application/x-www-form-urlencoded"));
+        set(curl_easy_setopt(c, CURLOPT_POSTFIELDS, post_body->c_str()));
+        set(curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(post_body->size())));
+        set(curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get()));
+      } else {
+        set(curl_easy_setopt(c, CURLOPT_HTTPGET, 1L));
+        set(curl_easy_setopt(c, CURLOPT_HTTPHEADER, static_cast<curl_slist *>(nullptr)));
+      }
+      const CURLcode rc = curl_easy_perform(c);
+      set(curl_easy_setopt(c, CURLOPT_HTTPHEADER, static_cast<curl_slist *>(nullptr)));
+      if (rc != CURLE_OK)
+        throw Abort(fmt::format("HTTP {} failed: {}", shorten(url, 200), curl_easy_strerror(rc)));
+      set(curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &page.status));
+      page.url = url;
+      if (page.status == 301 || page.status == 302 || page.status == 303 || page.status == 307) {
+        char *next = nullptr;
+        set(curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &next));
+        if (next == nullptr) throw Abort(fmt::format("redirect without Location from {}", shorten(url, 200)));
+        url = next;
+        if (page.status != 307) post_body.reset();
+        continue;
+      }
+      return page;
+    }
+    throw Abort("too many redirects");
+  }
+
+  std::unique_ptr<CURL, CurlDeleter> curl_;
+};
+
+// ---- just enough HTML for SimpleSAMLphp's two forms ----
+
+std::string html_unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '&') {
+      out += s[i];
+      continue;
+    }
+    const std::size_t semi = s.find(';', i);
+    if (semi == std::string_view::npos || semi - i > 10) {
+      out += s[i];
+      continue;
+    }
+    const std::string_view entity = s.substr(i + 1, semi - i - 1);
+    unsigned long code = 0;
+    bool numeric = false;
+    if (entity == "amp") {
+      out += '&';
+    } else if (entity == "lt") {
+      out += '<';
+    } else if (entity == "gt") {
+      out += '>';
+    } else if (entity == "quot") {
+      out += '"';
+    } else if (entity == "apos") {
+      out += '\'';
+    } else if (starts_with(entity, "#x") || starts_with(entity, "#X")) {
+      code = std::stoul(std::string(entity.substr(2)), nullptr, 16);
+      numeric = true;
+    } else if (starts_with(entity, "#")) {
+      code = std::stoul(std::string(entity.substr(1)), nullptr, 10);
+      numeric = true;
+    } else {
+      out += s[i];
+      continue;
+    }
+    if (numeric) {
+      if (code >= 0x80) throw Abort("non-ASCII numeric character reference in form");
+      out += static_cast<char>(code);
+    }
+    i = semi;
+  }
+  return out;
+}
+
+// Value of attribute `name` in a start tag (text between '<' and '>').
+std::optional<std::string> tag_attribute(std::string_view tag, std::string_view name) {
+  std::size_t pos = 0;
+  while ((pos = tag.find(name, pos)) != std::string_view::npos) {
+    const bool boundary = pos > 0 && (tag[pos - 1] == ' ' || tag[pos - 1] == '\t' || tag[pos - 1] == '\n');
+    std::size_t p = pos + name.size();
+    pos = p;
+    if (!boundary) continue;
+    while (p < tag.size() && tag[p] == ' ') ++p;
+    if (p >= tag.size() || tag[p] != '=') continue;
+    ++p;
+    while (p < tag.size() && tag[p] == ' ') ++p;
+    if (p >= tag.size() || (tag[p] != '"' && tag[p] != '\'')) continue;
+    const char quote = tag[p];
+    const std::size_t end = tag.find(quote, p + 1);
+    if (end == std::string_view::npos) return std::nullopt;
+    return html_unescape(tag.substr(p + 1, end - p - 1));
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> start_tags(std::string_view html, std::string_view element) {
+  std::vector<std::string_view> tags;
+  const std::string open = fmt::format("<{}", element);
+  std::size_t pos = 0;
+  while ((pos = html.find(open, pos)) != std::string_view::npos) {
+    const std::size_t end = html.find('>', pos);
+    if (end == std::string_view::npos) break;
+    const char after = html[pos + open.size()];
+    if (after == ' ' || after == '\t' || after == '\n' || after == '>' || after == '/')
+      tags.push_back(html.substr(pos, end - pos));
+    pos = end;
+  }
+  return tags;
+}
+
+std::optional<std::string> input_value(std::string_view html, std::string_view name) {
+  for (const auto tag : start_tags(html, "input"))
+    if (tag_attribute(tag, "name") == std::optional<std::string>(name)) return tag_attribute(tag, "value");
+  return std::nullopt;
+}
+
+std::optional<std::string> form_action(std::string_view html) {
+  const auto forms = start_tags(html, "form");
+  if (forms.empty()) return std::nullopt;
+  return tag_attribute(forms.front(), "action");
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>> &fields) {
+  std::string out;
+  for (const auto &[name, value] : fields) {
+    if (!out.empty()) out += '&';
+    out += ik::url_encode(name);
+    out += '=';
+    out += ik::url_encode(value);
+  }
+  return out;
+}
+
+// ---- the SP ----
+
+struct Args {
+  std::string mode;
+  std::string scenario;
+  std::string ssp_base; // "http://127.0.0.1:PORT/"
+  std::string sp_base;  // "http://127.0.0.1:PORT2"
+  std::string dir;
+
+  bool encrypted() const { return scenario == "B"; }
+  bool signed_requests() const { return scenario == "B"; }
+  std::string idp_entity_id() const { return ssp_base + "saml2/idp/metadata.php"; }
+  std::string sso_url() const { return ssp_base + "saml2/idp/SSOService.php"; }
+};
+
+ik::EntityPtr fetch_idp(Browser &browser, const Args &args) {
+  const Page page = browser.get(args.idp_entity_id());
+  if (page.status != 200)
+    throw Abort(fmt::format("IdP metadata: HTTP {} from {}", page.status, args.idp_entity_id()));
+  for (const auto &entity : ik::parse_metadata(page.body))
+    if (entity->entity_id == args.idp_entity_id() && entity->idp) return entity;
+  throw Abort(fmt::format("IdP metadata from {} has no IdP entity of that name", args.idp_entity_id()));
+}
+
+struct Sp {
+  std::shared_ptr<ik::InMemorySessionStore> sessions = std::make_shared<ik::InMemorySessionStore>();
+  std::shared_ptr<ik::InMemoryRequestTracker> tracker = std::make_shared<ik::InMemoryRequestTracker>();
+  std::shared_ptr<ik::InMemoryReplayCache> replay = std::make_shared<ik::InMemoryReplayCache>();
+  std::unique_ptr<ik::ServiceProvider> sp;
+};
+
+Sp make_sp(const Args &args, ik::EntityPtr idp) {
+  ik::SpConfig config;
+  config.entity_id = args.sp_base + "/sp";
+  config.base_url = args.sp_base;
+  config.development_insecure_http = true;
+  const std::string cert = args.dir + "/cert/";
+  if (args.signed_requests())
+    config.signing = ik::load_credential(cert + "sp-sign.key", cert + "sp-sign.crt");
+  config.decryption.push_back(ik::load_credential(cert + "sp-enc.key", cert + "sp-enc.crt"));
+  ik::IdpSettings settings;
+  settings.entity = std::move(idp);
+  settings.authn_request_binding = std::string(ik::binding::redirect);
+  settings.authn_request_signature_method = std::string(ik::alg::rsa_sha256);
+  settings.sign_authn_requests = args.signed_requests();
+  settings.require_encrypted_assertion = args.encrypted();
+  config.idps.push_back(std::move(settings));
+
+  Sp sp;
+  sp.sp = std::make_unique<ik::ServiceProvider>(std::move(config), sp.sessions, sp.tracker, sp.replay);
+  return sp;
+}
+
+std::string error_text(const ik::Error &e) {
+  return fmt::format("{} ({})", ik::to_string(e.code()), e.detail());
+}
+
+// "name=value" of every Set-Cookie header, for a Cookie request header.
+std::vector<std::string> set_cookie_values(const ik::HttpResponse &r) {
+  std::vector<std::string> out;
+  for (const auto &[name, value] : r.headers) {
+    if (name.size() != 10) continue;
+    std::string lower;
+    for (const char c : name) lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower == "set-cookie") out.push_back(value);
+  }
+  return out;
+}
+
+std::string cookie_header(const std::vector<std::string> &set_cookies) {
+  std::string out;
+  for (const auto &sc : set_cookies) {
+    if (!out.empty()) out += "; ";
+    out += sc.substr(0, sc.find(';'));
+  }
+  return out;
+}
+
+std::optional<std::string> find_set_cookie(const ik::HttpResponse &r, std::string_view cookie_name) {
+  for (const auto &sc : set_cookie_values(r))
+    if (starts_with(sc, fmt::format("{}=", cookie_name))) return sc;
+  return std::nullopt;
+}
+
+// Attribute `ID` of the root element of an XML text (the AuthnRequest).
+std::optional<std::string> root_id(std::string_view xml) {
+  const std::size_t root = xml.find("AuthnRequest");
+  if (root == std::string_view::npos) return std::nullopt;
+  const std::size_t end = xml.find('>', root);
+  return tag_attribute(xml.substr(root, end - root), "ID");
+}
+
+// ---- the login ----
+
+void login(const Args &args, Report &report) {
+  Browser browser;
+  const ik::EntityPtr idp = fetch_idp(browser, args);
+  report.check(true, "IdP metadata fetched from SimpleSAMLphp and parsed");
+  Sp sp = make_sp(args, idp);
+  const std::string acs_url = sp.sp->config().acs_url();
+
+  // 1. The portal sends Clara to the IdP.
+  ik::LoginOptions options;
+  options.return_to = std::string(return_to);
+  const ik::HttpResponse start = sp.sp->start_login(options);
+  const auto location = start.header("Location");
+  if (!report.check(
+          start.status == 302 && location && starts_with(*location, args.sso_url() + "?"),
+          "start_login redirects to SimpleSAMLphp's SSOService",
+          fmt::format("status {}, Location {}", start.status, location ? shorten(*location) : "none")))
+    throw Abort("no redirect to the IdP");
+  const std::vector<std::string> sp_cookies = set_cookie_values(start);
+  report.check(!sp_cookies.empty(), "start_login sets the browser-binding cookie");
+  const std::string raw_query(location->substr(args.sso_url().size() + 1));
+  const ik::RedirectMessage sent = ik::redirect_decode(raw_query);
+  const std::optional<std::string> request_id = root_id(sent.xml);
+  report.check(request_id.has_value(), "AuthnRequest has an ID", shorten(sent.xml));
+  if (args.signed_requests())
+    report.check(sent.signature.has_value() &&
+                     sent.sig_alg == std::optional<std::string>(ik::alg::rsa_sha256),
+                 "AuthnRequest query is signed with RSA-SHA256");
+  else
+    report.check(!sent.signature.has_value(), "AuthnRequest is sent unsigned");
+
+  if (args.signed_requests()) {
+    // SimpleSAMLphp really checks: the same request without its signature is refused.
+    std::string stripped;
+    for (const auto &[name, value] : ik::parse_query(raw_query, true)) {
+      if (name == "Signature" || name == "SigAlg") continue;
+      if (!stripped.empty()) stripped += '&';
+      stripped += name + "=" + value;
+    }
+    Browser other;
+    const Page refused = other.get(args.sso_url() + "?" + stripped);
+    report.check(
+        !contains(refused.url, "loginuserpass.php") && !input_value(refused.body, "AuthState") &&
+            contains(refused.body, "no signature found on message"),
+        "SimpleSAMLphp refuses the AuthnRequest without its signature",
+        fmt::format("HTTP {} at {}: {}", refused.status, shorten(refused.url, 200), shorten(refused.body)));
+  }
+
+  // 2. The browser follows the redirect to SimpleSAMLphp's login form.
+  Page page = browser.get(std::string(*location));
+  std::optional<std::string> auth_state = input_value(page.body, "AuthState");
+  if (!report.check(
+          page.status == 200 && contains(page.url, "module.php/core/loginuserpass.php") && auth_state,
+          "SimpleSAMLphp shows its login form",
+          fmt::format("HTTP {} at {}: {}", page.status, shorten(page.url, 200), shorten(page.body))))
+    throw Abort("no login form");
+  const std::string login_url = page.url;
+
+  // 3. A wrong password does not log in: the form comes back with an error.
+  page = browser.post_form(login_url, form_encode({{"username", std::string(user)},
+                                                   {"password", "not-" + std::string(password)},
+                                                   {"AuthState", *auth_state}}));
+  auth_state = input_value(page.body, "AuthState");
+  report.check(page.status == 200 && !contains(page.body, "SAMLResponse") &&
+                   contains(page.body, "Incorrect username or password") && auth_state.has_value(),
+               "wrong password: SimpleSAMLphp stays on its login page with an error, no SAMLResponse",
+               shorten(page.body));
+  if (!auth_state) throw Abort("no AuthState after the wrong password");
+
+  // 4. The right password: SimpleSAMLphp answers with the auto-submit form.
+  page = browser.post_form(login_url, form_encode({{"username", std::string(user)},
+                                                   {"password", std::string(password)},
+                                                   {"AuthState", *auth_state}}));
+  const auto action = form_action(page.body);
+  const auto saml_response = input_value(page.body, "SAMLResponse");
+  const auto relay_state = input_value(page.body, "RelayState");
+  if (!report.check(
+          page.status == 200 && saml_response.has_value(),
+          "login: SimpleSAMLphp answers with a form carrying a SAMLResponse",
+          fmt::format("HTTP {} at {}: {}", page.status, shorten(page.url, 200), shorten(page.body))))
+    throw Abort("no SAMLResponse");
+  report.check(action == std::optional<std::string>(acs_url), "the form posts to the SP's ACS URL",
+               action ? *action : "no action");
+  report.check(relay_state.has_value(), "the form carries the RelayState");
+
+  // What SimpleSAMLphp sent, to be sure the scenario is the one intended.
+  const std::string xml = ik::post_decode(*saml_response);
+  const std::size_t assertion_at = xml.find(":Assertion ");
+  const std::size_t encrypted_at = xml.find(":EncryptedAssertion");
+  const std::size_t first_signature = xml.find(":Signature ");
+  if (args.encrypted()) {
+    report.check(encrypted_at != std::string::npos && assertion_at == std::string::npos,
+                 "SimpleSAMLphp sent an EncryptedAssertion only");
+    report.check(contains(xml, "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p") &&
+                     contains(xml, "http://www.w3.org/2001/04/xmlenc#aes128-cbc"),
+                 "encrypted with rsa-oaep-mgf1p and aes128-cbc");
+    report.check(first_signature != std::string::npos && first_signature < encrypted_at,
+                 "the Response itself is signed");
+  } else {
+    report.check(assertion_at != std::string::npos && encrypted_at == std::string::npos,
+                 "SimpleSAMLphp sent a plain Assertion");
+    report.check(first_signature != std::string::npos && first_signature > assertion_at,
+                 "the Assertion is signed and the Response is not", shorten(xml, 2000));
+  }
+
+  // 5. The browser delivers the POST to the SP (in-process).
+  ik::HttpRequest acs;
+  acs.method = "POST";
+  acs.path = sp.sp->config().acs_path;
+  std::vector<std::pair<std::string, std::string>> fields{{"SAMLResponse", *saml_response}};
+  if (relay_state) fields.emplace_back("RelayState", *relay_state);
+  acs.body = form_encode(fields);
+  acs.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  acs.headers.emplace_back("Cookie", cookie_header(sp_cookies));
+  acs.remote_addr = "127.0.0.1";
+
+  const ik::AcsOutcome outcome = sp.sp->handle_acs(acs);
+  if (!report.check(!outcome.error.has_value() && outcome.result.has_value(),
+                    "handle_acs accepts the response",
+                    outcome.error ? error_text(*outcome.error) : std::string("no result"))) {
+    report.note(fmt::format("Response XML: {}", shorten(xml, 20000)));
+    throw Abort("login failed");
+  }
+  const ik::AuthnResult &result = *outcome.result;
+  report.check(result.issuer == args.idp_entity_id(), "issuer is SimpleSAMLphp's entityID", result.issuer);
+  report.check(result.was_encrypted == args.encrypted(),
+               args.encrypted() ? "the assertion was encrypted" : "the assertion was not encrypted");
+  report.check(result.in_response_to == request_id, "InResponseTo is the ID of our AuthnRequest",
+               result.in_response_to.value_or("none"));
+  report.check(!result.name_id.empty(), "a NameID was delivered");
+  for (const auto &expected : expected_attributes) {
+    const ik::SamlAttribute *attribute = result.attribute(expected.name);
+    const bool ok = attribute != nullptr && attribute->values.size() == 1 &&
+                    attribute->values.front() == expected.value && attribute->name_format == uri_name_format;
+    std::string got = "missing";
+    if (attribute != nullptr) {
+      got = fmt::format("format {}, {} value(s):", attribute->name_format, attribute->values.size());
+      for (const auto &v : attribute->values) got += " [" + v + "]";
+    }
+    report.check(ok, fmt::format("attribute {} = {}", expected.name, expected.value), got);
+  }
+
+  // The portal gets a session and a cookie for it.
+  const auto redirect = outcome.response.header("Location");
+  report.check((outcome.response.status == 302 || outcome.response.status == 303) && redirect &&
+                   *redirect == return_to,
+               "the SP redirects to return_to",
+               fmt::format("status {}, Location {}", outcome.response.status, redirect ? *redirect : "none"));
+  report.check(outcome.session.has_value(), "a session was created");
+  const std::string session_cookie_name = sp.sp->config().session_cookie_name;
+  const auto session_cookie = find_set_cookie(outcome.response, session_cookie_name);
+  report.check(session_cookie && contains(*session_cookie, "HttpOnly") &&
+                   contains(*session_cookie, "SameSite=Lax") && !contains(*session_cookie, "Secure"),
+               "session cookie set with HttpOnly and SameSite=Lax (no Secure on plain HTTP)",
+               session_cookie.value_or("no Set-Cookie for " + session_cookie_name));
+  if (session_cookie) {
+    ik::HttpRequest next;
+    next.path = std::string(return_to);
+    next.headers.emplace_back("Cookie", session_cookie->substr(0, session_cookie->find(';')));
+    const auto current = sp.sp->current_session(next);
+    bool has_city = false;
+    if (current)
+      for (const auto &[name, values] : current->attributes)
+        if (name == "urn:oid:2.5.4.7" &&
+            values == std::vector<std::string>{std::string(expected_attributes[3].value)})
+          has_city = true;
+    report.check(current && current->idp_entity_id == args.idp_entity_id() &&
+                     current->name_id == result.name_id && has_city,
+                 "the session cookie finds the session with the attributes");
+  }
+
+  // 6. The same POST again is refused.
+  const ik::AcsOutcome replay = sp.sp->handle_acs(acs);
+  const bool refused = replay.error && (replay.error->code() == ik::ErrorCode::replayed ||
+                                        replay.error->code() == ik::ErrorCode::in_response_to_mismatch);
+  report.check(refused && !replay.session && !replay.result, "a replay of the same POST is refused",
+               replay.error ? error_text(*replay.error) : std::string("accepted"));
+  if (replay.error) report.note(fmt::format("replay refused with {}", ik::to_string(replay.error->code())));
+
+  // The request ID is single-use, so handle_acs may stop the replay before
+  // the replay cache; the validator itself, told the same request ID, must
+  // find the assertion ID there.
+  ik::ResponseCheck check;
+  check.sp_entity_id = sp.sp->config().entity_id;
+  check.acs_url = acs_url;
+  check.in_response_to = request_id;
+  check.now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  std::optional<ik::Error> again;
+  try {
+    (void)sp.sp->validator().validate(*saml_response, check);
+  } catch (const ik::Error &e) {
+    again = e;
+  }
+  report.check(again && again->code() == ik::ErrorCode::replayed,
+               "the validator refuses the assertion ID as replayed",
+               again ? error_text(*again) : std::string("accepted"));
+}
+
+int run(const Args &args) {
+  if (args.mode == "metadata") {
+    Browser browser;
+    const Sp sp = make_sp(args, fetch_idp(browser, args));
+    fmt::print("{}\n", sp.sp->metadata_xml());
+    return 0;
+  }
+  Report report(args.scenario);
+  try {
+    login(args, report);
+  } catch (const Abort &e) {
+    report.check(false, "flow aborted", e.what());
+  } catch (const ik::Error &e) {
+    report.check(false, "interkonto error", error_text(e));
+  } catch (const std::exception &e) {
+    report.check(false, "exception", e.what());
+  }
+  return report.failed() == 0 ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const std::vector<std::string> argv_s(argv, argv + argc);
+  if (argc != 6 || (argv_s[1] != "metadata" && argv_s[1] != "login") ||
+      (argv_s[2] != "A" && argv_s[2] != "B")) {
+    std::fprintf(stderr, "usage: %s metadata|login A|B <ssp base URL> <sp base URL> <dir>\n",
+                 argc > 0 ? argv[0] : "ssp_interop_driver");
+    return 2;
+  }
+  Args args{argv_s[1], argv_s[2], argv_s[3], argv_s[4], argv_s[5]};
+  if (!starts_with(args.ssp_base, "http://127.0.0.1:") || !starts_with(args.sp_base, "http://127.0.0.1:")) {
+    std::fprintf(stderr, "only loopback URLs (http://127.0.0.1:PORT)\n");
+    return 2;
+  }
+  if (args.ssp_base.back() != '/') args.ssp_base += '/';
+  try {
+    const CurlGlobal curl;
+    return run(args);
+  } catch (const ik::Error &e) {
+    std::fprintf(stderr, "interkonto error: %s\n", error_text(e).c_str());
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+  }
+  return 1;
+}
