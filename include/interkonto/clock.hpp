@@ -34,8 +34,9 @@ private:
   TimePoint t_;
 };
 
-// xs:dateTime / RFC 3339. With require_utc, only a `Z` suffix is accepted
-// (the CLI contract); otherwise numeric offsets are honoured. Fractions are
+// xs:dateTime / RFC 3339. With require_utc (RFC 3339 UTC, the CLI's --now),
+// only a `Z` suffix is accepted, and RFC 3339's lower-case `t`/`z` too;
+// otherwise (xs:dateTime in documents) numeric offsets are honoured. Fractions are
 // kept to the millisecond (truncated). Returns nullopt on any syntax error.
 std::optional<TimePoint> parse_datetime(std::string_view text, bool require_utc = false);
 

@@ -30,15 +30,6 @@ bool is_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
-int b64_value(char c) noexcept {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 std::string b64_encode(std::string_view data, std::string_view alphabet, bool pad) {
   std::string out;
   out.reserve((data.size() + 2) / 3 * 4);
@@ -73,51 +64,73 @@ std::string b64_encode(std::string_view data, std::string_view alphabet, bool pa
 // other byte outside the alphabet, missing or misplaced padding and non-zero
 // pad bits are malformed. Fails with too_large before allocating when the
 // decoded size would exceed max_out.
-std::string b64_decode(std::string_view text, std::size_t max_out) {
-  std::size_t significant = 0;
-  std::size_t equals = 0;
-  for (const char c : text) {
-    if (is_space(c)) continue;
-    ++significant;
-    if (c == '=') ++equals;
+// Byte classes for the decoder: 0..63 alphabet, kWs whitespace, kPad '=', kBad anything else.
+constexpr std::uint8_t kWs = 64, kPad = 65, kBad = 255;
+constexpr std::array<std::uint8_t, 256> kB64Table = [] {
+  std::array<std::uint8_t, 256> t{};
+  t.fill(kBad);
+  for (int i = 0; i < 26; ++i) {
+    t[static_cast<std::size_t>('A' + i)] = static_cast<std::uint8_t>(i);
+    t[static_cast<std::size_t>('a' + i)] = static_cast<std::uint8_t>(26 + i);
   }
-  if (significant % 4 != 0) throw Error(ErrorCode::malformed, "base64: length is not a multiple of 4");
-  if (equals > 2) throw Error(ErrorCode::malformed, "base64: bad padding");
-  const std::size_t decoded_size = significant / 4 * 3 - equals;
-  if (decoded_size > max_out)
+  for (int i = 0; i < 10; ++i) t[static_cast<std::size_t>('0' + i)] = static_cast<std::uint8_t>(52 + i);
+  t[static_cast<std::size_t>('+')] = 62;
+  t[static_cast<std::size_t>('/')] = 63;
+  for (char c : {' ', '\t', '\r', '\n', '\f', '\v'}) t[static_cast<std::size_t>(c)] = kWs;
+  t[static_cast<std::size_t>('=')] = kPad;
+  return t;
+}();
+
+std::string b64_decode(std::string_view text, std::size_t max_out) {
+  // Table-driven: one lookup per byte, output written into a presized buffer
+  // (this runs on every ACS POST, ahead of parsing).
+  // Cheap early bound before allocating (whitespace may inflate the text); exact check below.
+  if (max_out < std::numeric_limits<std::size_t>::max() / 4 && text.size() / 4 * 3 > max_out * 2 + 4096)
     throw Error(ErrorCode::too_large,
                 "base64: decoded message larger than " + std::to_string(max_out) + " bytes");
-
   std::string out;
-  out.reserve(decoded_size);
-  std::array<std::uint32_t, 4> quad{};
-  std::size_t n = 0;
-  std::size_t pad = 0;
-  std::size_t seen = 0;
-  for (const char c : text) {
-    if (is_space(c)) continue;
-    ++seen;
-    if (c == '=') {
-      if (n < 2) throw Error(ErrorCode::malformed, "base64: bad padding");
-      ++pad;
-      quad[n++] = 0;
-    } else {
+  out.resize(text.size() / 4 * 3 + 3);
+  std::size_t o = 0;
+  std::uint32_t acc = 0;
+  std::size_t n = 0;   // symbols in the current quad (incl. padding)
+  std::size_t pad = 0; // '=' seen
+  for (const char ch : text) {
+    const std::uint8_t v = kB64Table[static_cast<unsigned char>(ch)];
+    if (v < 64) {
       if (pad > 0) throw Error(ErrorCode::malformed, "base64: data after padding");
-      const int v = b64_value(c);
-      if (v < 0) throw Error(ErrorCode::malformed, "base64: byte outside the alphabet");
-      quad[n++] = static_cast<std::uint32_t>(v);
-    }
-    if (n == 4) {
-      if (pad > 0 && seen != significant) throw Error(ErrorCode::malformed, "base64: padding before the end");
-      if (pad == 2 && (quad[1] & 0x0f) != 0) throw Error(ErrorCode::malformed, "base64: non-zero pad bits");
-      if (pad == 1 && (quad[2] & 0x03) != 0) throw Error(ErrorCode::malformed, "base64: non-zero pad bits");
-      const std::uint32_t v = (quad[0] << 18) | (quad[1] << 12) | (quad[2] << 6) | quad[3];
-      out.push_back(static_cast<char>((v >> 16) & 0xff));
-      if (pad < 2) out.push_back(static_cast<char>((v >> 8) & 0xff));
-      if (pad < 1) out.push_back(static_cast<char>(v & 0xff));
-      n = 0;
+      acc = (acc << 6) | v;
+      if (++n == 4) {
+        out[o++] = static_cast<char>((acc >> 16) & 0xff);
+        out[o++] = static_cast<char>((acc >> 8) & 0xff);
+        out[o++] = static_cast<char>(acc & 0xff);
+        acc = 0;
+        n = 0;
+      }
+    } else if (v == kWs) {
+      continue;
+    } else if (v == kPad) {
+      if (n < 2 || ++pad > 2 || n + pad > 4) throw Error(ErrorCode::malformed, "base64: bad padding");
+    } else {
+      throw Error(ErrorCode::malformed, "base64: byte outside the alphabet");
     }
   }
+  if (pad > 0) {
+    if (n + pad != 4) throw Error(ErrorCode::malformed, "base64: length is not a multiple of 4");
+    if (pad == 2) {
+      if ((acc & 0x0f) != 0) throw Error(ErrorCode::malformed, "base64: non-zero pad bits");
+      out[o++] = static_cast<char>((acc >> 4) & 0xff);
+    } else {
+      if ((acc & 0x03) != 0) throw Error(ErrorCode::malformed, "base64: non-zero pad bits");
+      out[o++] = static_cast<char>((acc >> 10) & 0xff);
+      out[o++] = static_cast<char>((acc >> 2) & 0xff);
+    }
+  } else if (n != 0) {
+    throw Error(ErrorCode::malformed, "base64: length is not a multiple of 4");
+  }
+  out.resize(o);
+  if (o > max_out)
+    throw Error(ErrorCode::too_large,
+                "base64: decoded message larger than " + std::to_string(max_out) + " bytes");
   return out;
 }
 

@@ -28,8 +28,8 @@ std::optional<TimePoint> parse_datetime(std::string_view s, bool require_utc) {
   // YYYY-MM-DDThh:mm:ss[.fff...](Z|±hh:mm)
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   if (!digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d) || s[10] != 'T' || !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) ||
-      s[16] != ':' || !digits(s, 17, 2, sec))
+      !digits(s, 8, 2, d) || (s[10] != 'T' && !(require_utc && s[10] == 't')) || !digits(s, 11, 2, h) ||
+      s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
     return std::nullopt;
   std::size_t pos = 19;
   int millis = 0;
@@ -45,7 +45,7 @@ std::optional<TimePoint> parse_datetime(std::string_view s, bool require_utc) {
     for (std::size_t k = n; k < 3; ++k) millis *= 10;
   }
   int offset_minutes = 0;
-  if (pos < s.size() && s[pos] == 'Z') {
+  if (pos < s.size() && (s[pos] == 'Z' || (require_utc && s[pos] == 'z'))) {
     ++pos;
   } else if (!require_utc && pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int oh = 0, om = 0;

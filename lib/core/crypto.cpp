@@ -23,7 +23,9 @@ namespace {
 
 constexpr std::size_t kMaxPemSize = 1u << 20; // a key or certificate file is never this large
 
-[[noreturn]] void fail(std::string detail) { throw Error(ErrorCode::config_invalid, std::move(detail)); }
+[[noreturn]] void fail(std::string detail) {
+  throw Error(ErrorCode::config_invalid, std::move(detail));
+}
 
 // Only RSA and EC keys are used anywhere in the library.
 void check_key_type(EVP_PKEY *p, std::string_view what) {
@@ -32,7 +34,9 @@ void check_key_type(EVP_PKEY *p, std::string_view what) {
   fail(fmt::format("{}: unsupported key type {} (RSA or EC expected)", what, name != nullptr ? name : "?"));
 }
 
-KeyType key_type(const EVP_PKEY *p) { return EVP_PKEY_is_a(p, "EC") == 1 ? KeyType::ec : KeyType::rsa; }
+KeyType key_type(const EVP_PKEY *p) {
+  return EVP_PKEY_is_a(p, "EC") == 1 ? KeyType::ec : KeyType::rsa;
+}
 
 unsigned key_bits(const EVP_PKEY *p) {
   const int b = EVP_PKEY_get_bits(p);
@@ -123,14 +127,19 @@ PublicKey PublicKey::from_der(std::string_view der) {
   return PublicKey(ossl::share(std::move(key)));
 }
 
-KeyType PublicKey::type() const { return key_type(pkey_.get()); }
-unsigned PublicKey::bits() const { return key_bits(pkey_.get()); }
+KeyType PublicKey::type() const {
+  return key_type(pkey_.get());
+}
+unsigned PublicKey::bits() const {
+  return key_bits(pkey_.get());
+}
 
 std::string PublicKey::curve() const {
   if (type() != KeyType::ec) return {};
   char name[80] = {};
   std::size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(pkey_.get(), OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name), &len) != 1) {
+  if (EVP_PKEY_get_utf8_string_param(pkey_.get(), OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name), &len) !=
+      1) {
     ERR_clear_error();
     return {};
   }
@@ -181,16 +190,22 @@ PrivateKey PrivateKey::from_pem_file(const std::string &path, std::string_view p
   }
 }
 
-KeyType PrivateKey::type() const { return key_type(pkey_.get()); }
-unsigned PrivateKey::bits() const { return key_bits(pkey_.get()); }
+KeyType PrivateKey::type() const {
+  return key_type(pkey_.get());
+}
+unsigned PrivateKey::bits() const {
+  return key_bits(pkey_.get());
+}
 
 PublicKey PrivateKey::public_key() const {
   // Export only the public half so that a PublicKey never carries secrets.
   unsigned char *der = nullptr;
   const int len = i2d_PUBKEY(pkey_.get(), &der);
   ossl::OpensslBytes owner{der};
-  if (len <= 0) throw Error(ErrorCode::internal, fmt::format("cannot export public key ({})", ossl::take_errors()));
-  return PublicKey::from_der(std::string_view(reinterpret_cast<const char *>(der), static_cast<std::size_t>(len)));
+  if (len <= 0)
+    throw Error(ErrorCode::internal, fmt::format("cannot export public key ({})", ossl::take_errors()));
+  return PublicKey::from_der(
+      std::string_view(reinterpret_cast<const char *>(der), static_cast<std::size_t>(len)));
 }
 
 // ---------------------------------------------------------------- Certificate
@@ -247,7 +262,9 @@ std::string Certificate::der() const {
   return std::string(reinterpret_cast<const char *>(der), static_cast<std::size_t>(len));
 }
 
-std::string Certificate::base64() const { return ossl::base64_encode(der()); }
+std::string Certificate::base64() const {
+  return ossl::base64_encode(der());
+}
 
 std::string Certificate::pem() const {
   ossl::BioPtr bio{BIO_new(BIO_s_mem())};
@@ -296,8 +313,8 @@ Credential load_credential(const std::string &key_path, const std::string &cert_
 // ---------------------------------------------------------------- policy
 
 bool AlgorithmPolicy::signature_method_allowed(std::string_view uri) const {
-  if (uri == alg::rsa_sha256 || uri == alg::rsa_sha384 || uri == alg::rsa_sha512 || uri == alg::rsa_pss_sha256 ||
-      uri == alg::ecdsa_sha256 || uri == alg::ecdsa_sha384)
+  if (uri == alg::rsa_sha256 || uri == alg::rsa_sha384 || uri == alg::rsa_sha512 ||
+      uri == alg::rsa_pss_sha256 || uri == alg::ecdsa_sha256 || uri == alg::ecdsa_sha384)
     return true;
   if (uri == alg::rsa_sha1 || uri == alg::ecdsa_sha1) return allow_sha1;
   return false;

@@ -52,8 +52,12 @@ struct OpensslFree {
 using OpensslBytes = std::unique_ptr<unsigned char, OpensslFree>;
 
 // Shared owners (PublicKey, PrivateKey, Certificate hold these).
-inline std::shared_ptr<EVP_PKEY> share(PkeyPtr p) { return std::shared_ptr<EVP_PKEY>(p.release(), Free{}); }
-inline std::shared_ptr<X509> share(X509Ptr p) { return std::shared_ptr<X509>(p.release(), Free{}); }
+inline std::shared_ptr<EVP_PKEY> share(PkeyPtr p) {
+  return std::shared_ptr<EVP_PKEY>(p.release(), Free{});
+}
+inline std::shared_ptr<X509> share(X509Ptr p) {
+  return std::shared_ptr<X509>(p.release(), Free{});
+}
 
 // A new reference to an existing key (EVP_PKEY_up_ref), owned by the result.
 inline PkeyPtr up_ref(EVP_PKEY *p) {
@@ -91,8 +95,9 @@ inline std::string bio_string(BIO *bio) {
 inline std::string base64_encode(std::string_view in) {
   if (in.empty()) return {};
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-                                reinterpret_cast<const unsigned char *>(in.data()), static_cast<int>(in.size()));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data()),
+                      reinterpret_cast<const unsigned char *>(in.data()), static_cast<int>(in.size()));
   out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
   return out;
 }
@@ -109,11 +114,16 @@ inline std::optional<std::string> base64_decode(std::string_view in) {
   for (const char ch : in) {
     if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') continue;
     int v;
-    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-    else if (ch == '+') v = 62;
-    else if (ch == '/') v = 63;
+    if (ch >= 'A' && ch <= 'Z')
+      v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z')
+      v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9')
+      v = ch - '0' + 52;
+    else if (ch == '+')
+      v = 62;
+    else if (ch == '/')
+      v = 63;
     else if (ch == '=') {
       if (group < 2) return std::nullopt;
       ++pad;

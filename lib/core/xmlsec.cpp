@@ -29,10 +29,14 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include <cctype>
 #include <cstring>
 #include <fmt/format.h>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "core/openssl.hpp"
 #include "core/xml.hpp"
@@ -43,8 +47,12 @@ namespace interkonto::xmlsec {
 
 namespace {
 
-const xmlChar *X(const char *s) { return reinterpret_cast<const xmlChar *>(s); }
-const xmlChar *X(const std::string &s) { return reinterpret_cast<const xmlChar *>(s.c_str()); }
+const xmlChar *X(const char *s) {
+  return reinterpret_cast<const xmlChar *>(s);
+}
+const xmlChar *X(const std::string &s) {
+  return reinterpret_cast<const xmlChar *>(s.c_str());
+}
 std::string_view S(const xmlChar *s) {
   return s == nullptr ? std::string_view{} : std::string_view(reinterpret_cast<const char *>(s));
 }
@@ -64,18 +72,21 @@ void on_xmlsec_error(const char * /*file*/, int /*line*/, const char *func, cons
   if (!t_error.empty()) return;
   try {
     const char *reason_msg = xmlSecErrorsGetMsg(static_cast<xmlSecSize>(reason >= 0 ? reason : 0));
-    std::string s = fmt::format("{}{}{}{}{}", func != nullptr ? func : "?",
-                                error_object != nullptr ? fmt::format(" [{}]", error_object) : std::string(),
-                                error_subject != nullptr ? fmt::format(" ({})", error_subject) : std::string(),
-                                reason_msg != nullptr ? fmt::format(": {}", reason_msg) : std::string(),
-                                msg != nullptr ? fmt::format(": {}", msg) : std::string());
+    std::string s =
+        fmt::format("{}{}{}{}{}", func != nullptr ? func : "?",
+                    error_object != nullptr ? fmt::format(" [{}]", error_object) : std::string(),
+                    error_subject != nullptr ? fmt::format(" ({})", error_subject) : std::string(),
+                    reason_msg != nullptr ? fmt::format(": {}", reason_msg) : std::string(),
+                    msg != nullptr ? fmt::format(": {}", msg) : std::string());
     if (s.size() > 300) s.resize(300);
     t_error = std::move(s);
   } catch (...) {
   }
 }
 
-void clear_error() { t_error.clear(); }
+void clear_error() {
+  t_error.clear();
+}
 
 std::string last_error() {
   std::string e = t_error.empty() ? std::string("no detail from xmlsec") : t_error;
@@ -149,10 +160,7 @@ private:
 struct Secret {
   std::string bytes;
   Secret() = default;
-  Secret(Secret &&other) : bytes(other.bytes.size(), '\0') {
-    std::memcpy(bytes.data(), other.bytes.data(), bytes.size());
-    other.wipe();
-  }
+  Secret(Secret &&other) noexcept { bytes.swap(other.bytes); }
   Secret(const Secret &) = delete;
   Secret &operator=(const Secret &) = delete;
   Secret &operator=(Secret &&) = delete;
@@ -172,39 +180,43 @@ KeyPtr make_key(EVP_PKEY *pkey) {
   (void)ref.release(); // now owned by `data`
   KeyPtr key{xmlSecKeyCreate()};
   if (!key) throw Error(ErrorCode::internal, "xmlSecKeyCreate failed");
-  if (xmlSecKeySetValue(key.get(), data.get()) < 0) throw Error(ErrorCode::internal, "xmlSecKeySetValue failed");
+  if (xmlSecKeySetValue(key.get(), data.get()) < 0)
+    throw Error(ErrorCode::internal, "xmlSecKeySetValue failed");
   (void)data.release(); // now owned by `key`
   return key;
 }
 
 KeyPtr make_aes_key(const std::string &bytes) {
-  KeyPtr key{xmlSecKeyReadMemory(xmlSecOpenSSLKeyDataAesId, reinterpret_cast<const xmlSecByte *>(bytes.data()),
+  KeyPtr key{xmlSecKeyReadMemory(xmlSecOpenSSLKeyDataAesId,
+                                 reinterpret_cast<const xmlSecByte *>(bytes.data()),
                                  static_cast<xmlSecSize>(bytes.size()))};
   if (!key) throw Error(ErrorCode::internal, fmt::format("cannot create AES key: {}", last_error()));
   return key;
 }
 
-void *list_item(xmlSecTransformId id) { return const_cast<void *>(static_cast<const void *>(id)); }
+void *list_item(xmlSecTransformId id) {
+  return const_cast<void *>(static_cast<const void *>(id));
+}
 
 // ------------------------------------------------------------ algorithms
 
 struct SigMethod {
   std::string_view uri;
-  KeyType key_type;
   xmlSecTransformId (*klass)();
   const EVP_MD *(*md)();
+  KeyType key_type;
   bool pss;
 };
 
 const SigMethod kSigMethods[] = {
-    {alg::rsa_sha1, KeyType::rsa, xmlSecOpenSSLTransformRsaSha1GetKlass, EVP_sha1, false},
-    {alg::rsa_sha256, KeyType::rsa, xmlSecOpenSSLTransformRsaSha256GetKlass, EVP_sha256, false},
-    {alg::rsa_sha384, KeyType::rsa, xmlSecOpenSSLTransformRsaSha384GetKlass, EVP_sha384, false},
-    {alg::rsa_sha512, KeyType::rsa, xmlSecOpenSSLTransformRsaSha512GetKlass, EVP_sha512, false},
-    {alg::rsa_pss_sha256, KeyType::rsa, rsa_pss_sha256_transform, EVP_sha256, true},
-    {alg::ecdsa_sha1, KeyType::ec, xmlSecOpenSSLTransformEcdsaSha1GetKlass, EVP_sha1, false},
-    {alg::ecdsa_sha256, KeyType::ec, xmlSecOpenSSLTransformEcdsaSha256GetKlass, EVP_sha256, false},
-    {alg::ecdsa_sha384, KeyType::ec, xmlSecOpenSSLTransformEcdsaSha384GetKlass, EVP_sha384, false},
+    {alg::rsa_sha1, xmlSecOpenSSLTransformRsaSha1GetKlass, EVP_sha1, KeyType::rsa, false},
+    {alg::rsa_sha256, xmlSecOpenSSLTransformRsaSha256GetKlass, EVP_sha256, KeyType::rsa, false},
+    {alg::rsa_sha384, xmlSecOpenSSLTransformRsaSha384GetKlass, EVP_sha384, KeyType::rsa, false},
+    {alg::rsa_sha512, xmlSecOpenSSLTransformRsaSha512GetKlass, EVP_sha512, KeyType::rsa, false},
+    {alg::rsa_pss_sha256, rsa_pss_sha256_transform, EVP_sha256, KeyType::rsa, true},
+    {alg::ecdsa_sha1, xmlSecOpenSSLTransformEcdsaSha1GetKlass, EVP_sha1, KeyType::ec, false},
+    {alg::ecdsa_sha256, xmlSecOpenSSLTransformEcdsaSha256GetKlass, EVP_sha256, KeyType::ec, false},
+    {alg::ecdsa_sha384, xmlSecOpenSSLTransformEcdsaSha384GetKlass, EVP_sha384, KeyType::ec, false},
 };
 
 struct DigestMethod {
@@ -258,7 +270,9 @@ xmlNode *next_element(xmlNode *n) {
   return n;
 }
 
-std::string algorithm_of(const xmlNode *n) { return xml::attr(n, "Algorithm").value_or(std::string()); }
+std::string algorithm_of(const xmlNode *n) {
+  return xml::attr(n, "Algorithm").value_or(std::string());
+}
 
 // IDs are NCNames: refuse anything that could change the meaning of the
 // XPointer expression xmlsec builds from the reference ("xpointer(id('..'))").
@@ -356,9 +370,15 @@ struct Checked {
   std::string id;
 };
 
-[[noreturn]] void refuse(std::string detail) { throw Error(ErrorCode::algorithm_refused, std::move(detail)); }
-[[noreturn]] void wrapping(std::string detail) { throw Error(ErrorCode::wrapping, std::move(detail)); }
-[[noreturn]] void invalid(std::string detail) { throw Error(ErrorCode::signature_invalid, std::move(detail)); }
+[[noreturn]] void refuse(std::string detail) {
+  throw Error(ErrorCode::algorithm_refused, std::move(detail));
+}
+[[noreturn]] void wrapping(std::string detail) {
+  throw Error(ErrorCode::wrapping, std::move(detail));
+}
+[[noreturn]] void invalid(std::string detail) {
+  throw Error(ErrorCode::signature_invalid, std::move(detail));
+}
 
 // Only ec:InclusiveNamespaces may appear inside an exc-c14n algorithm element.
 void check_c14n_children(const xmlNode *n, std::string_view where) {
@@ -380,10 +400,12 @@ Checked check_structure(xmlDoc *doc, xmlNode *element, const AlgorithmPolicy &po
     throw Error(ErrorCode::signature_missing, fmt::format("no ds:Signature in {}", S(element->name)));
 
   xmlNode *signed_info = next_element(out.signature->children);
-  if (!xml::is(signed_info, xml::ns_ds, "SignedInfo")) invalid("ds:Signature does not start with ds:SignedInfo");
+  if (!xml::is(signed_info, xml::ns_ds, "SignedInfo"))
+    invalid("ds:Signature does not start with ds:SignedInfo");
 
   xmlNode *c14n = next_element(signed_info->children);
-  if (!xml::is(c14n, xml::ns_ds, "CanonicalizationMethod")) invalid("ds:SignedInfo lacks ds:CanonicalizationMethod");
+  if (!xml::is(c14n, xml::ns_ds, "CanonicalizationMethod"))
+    invalid("ds:SignedInfo lacks ds:CanonicalizationMethod");
   const std::string c14n_alg = algorithm_of(c14n);
   if (c14n_alg != alg::exc_c14n) refuse(fmt::format("canonicalization method {} is not allowed", c14n_alg));
   check_c14n_children(c14n, "ds:CanonicalizationMethod");
@@ -398,7 +420,8 @@ Checked check_structure(xmlDoc *doc, xmlNode *element, const AlgorithmPolicy &po
 
   xmlNode *reference = nullptr;
   for (xmlNode *r = next_element(sm->next); r != nullptr; r = next_element(r->next)) {
-    if (!xml::is(r, xml::ns_ds, "Reference")) invalid(fmt::format("unexpected element {} in ds:SignedInfo", S(r->name)));
+    if (!xml::is(r, xml::ns_ds, "Reference"))
+      invalid(fmt::format("unexpected element {} in ds:SignedInfo", S(r->name)));
     if (reference != nullptr) wrapping("more than one ds:Reference in ds:SignedInfo");
     reference = r;
   }
@@ -406,7 +429,8 @@ Checked check_structure(xmlDoc *doc, xmlNode *element, const AlgorithmPolicy &po
 
   // The reference must name the element itself by its ID.
   xmlAttr *id_attr = xmlHasNsProp(element, X("ID"), nullptr);
-  if (id_attr == nullptr) wrapping(fmt::format("the signed element {} has no ID attribute", S(element->name)));
+  if (id_attr == nullptr)
+    wrapping(fmt::format("the signed element {} has no ID attribute", S(element->name)));
   out.id = xml::attr(element, "ID").value_or(std::string());
   if (!plausible_id(out.id)) wrapping("the ID attribute of the signed element is not a valid NCName");
   const std::optional<std::string> uri = xml::attr(reference, "URI");
@@ -425,16 +449,19 @@ Checked check_structure(xmlDoc *doc, xmlNode *element, const AlgorithmPolicy &po
         refuse(fmt::format("unexpected element {} in ds:Transforms", S(t->name)));
       const std::string a = algorithm_of(t);
       if (a == alg::enveloped) {
-        if (seen_enveloped || seen_c14n) refuse("transform sequence not allowed (enveloped-signature repeated or "
-                                                "after exc-c14n)");
-        if (next_element(t->children) != nullptr) refuse("unexpected parameters in the enveloped-signature transform");
+        if (seen_enveloped || seen_c14n)
+          refuse("transform sequence not allowed (enveloped-signature repeated or "
+                 "after exc-c14n)");
+        if (next_element(t->children) != nullptr)
+          refuse("unexpected parameters in the enveloped-signature transform");
         seen_enveloped = true;
       } else if (a == alg::exc_c14n) {
         if (seen_c14n) refuse("transform sequence not allowed (exc-c14n repeated)");
         check_c14n_children(t, "the exc-c14n transform");
         seen_c14n = true;
       } else {
-        refuse(fmt::format("transform {} is not allowed (only enveloped-signature and exc-c14n)", a.substr(0, 200)));
+        refuse(fmt::format("transform {} is not allowed (only enveloped-signature and exc-c14n)",
+                           a.substr(0, 200)));
       }
     }
     cur = next_element(cur->next);
@@ -459,11 +486,15 @@ std::string ec_point(EVP_PKEY *p) {
 }
 
 std::optional<PublicKey> rsa_key_value(xmlNode *kv) {
-  auto n = ossl::base64_decode(xml::text(xml::first_child(kv, xml::ns_ds, "Modulus")));
-  auto e = ossl::base64_decode(xml::text(xml::first_child(kv, xml::ns_ds, "Exponent")));
+  const std::string modulus = xml::text(xml::first_child(kv, xml::ns_ds, "Modulus"));
+  const std::string exponent = xml::text(xml::first_child(kv, xml::ns_ds, "Exponent"));
+  const std::optional<std::string> n = ossl::base64_decode(modulus);
+  const std::optional<std::string> e = ossl::base64_decode(exponent);
   if (!n || !e || n->empty() || e->empty() || n->size() > 2048 || e->size() > 16) return std::nullopt;
-  ossl::BnPtr bn_n{BN_bin2bn(reinterpret_cast<const unsigned char *>(n->data()), static_cast<int>(n->size()), nullptr)};
-  ossl::BnPtr bn_e{BN_bin2bn(reinterpret_cast<const unsigned char *>(e->data()), static_cast<int>(e->size()), nullptr)};
+  ossl::BnPtr bn_n{
+      BN_bin2bn(reinterpret_cast<const unsigned char *>(n->data()), static_cast<int>(n->size()), nullptr)};
+  ossl::BnPtr bn_e{
+      BN_bin2bn(reinterpret_cast<const unsigned char *>(e->data()), static_cast<int>(e->size()), nullptr)};
   ossl::Ptr<OSSL_PARAM_BLD> bld{OSSL_PARAM_BLD_new()};
   if (!bn_n || !bn_e || !bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1)
@@ -510,7 +541,8 @@ bool names_untrusted_key(xmlNode *signature, const std::vector<PublicKey> &trust
     const auto point = ossl::base64_decode(xml::text(xml::first_child(kv, kNsDsig11, "PublicKey")));
     bool found = false;
     for (const auto &t : trusted)
-      found = found || (t.type() == KeyType::ec && point && !point->empty() && ec_point(t.native()) == *point);
+      found =
+          found || (t.type() == KeyType::ec && point && !point->empty() && ec_point(t.native()) == *point);
     untrusted = untrusted || !found;
   }
   ERR_clear_error();
@@ -547,13 +579,14 @@ Attempt attempt_verify(xmlNode *signature, const Checked &checked, const PublicK
   const xmlSecSize nrefs = xmlSecPtrListGetSize(&ctx->signedInfoReferences);
   if (nrefs == 1) {
     auto *ref = static_cast<xmlSecDSigReferenceCtxPtr>(xmlSecPtrListGetItem(&ctx->signedInfoReferences, 0));
-    reference_ok = ref != nullptr && ref->status == xmlSecDSigStatusSucceeded && S(ref->uri) == "#" + checked.id;
+    reference_ok =
+        ref != nullptr && ref->status == xmlSecDSigStatusSucceeded && S(ref->uri) == "#" + checked.id;
   }
   if (rc == 0 && ctx->status == xmlSecDSigStatusSucceeded) {
     // Belt and braces: what xmlsec verified is what we checked.
     if (!reference_ok) wrapping("xmlsec verified a reference other than the signed element");
-    if (ctx->signMethod == nullptr || ctx->signMethod->id != checked.sig->klass() || ctx->c14nMethod == nullptr ||
-        ctx->c14nMethod->id != xmlSecTransformExclC14NId)
+    if (ctx->signMethod == nullptr || ctx->signMethod->id != checked.sig->klass() ||
+        ctx->c14nMethod == nullptr || ctx->c14nMethod->id != xmlSecTransformExclC14NId)
       wrapping("xmlsec used other algorithms than the ones checked");
     return Attempt::verified;
   }
@@ -608,7 +641,8 @@ std::optional<std::string> ecdsa_raw_to_der(EVP_PKEY *p, std::string_view raw) {
 
 bool configure_pss(EVP_PKEY_CTX *pctx) {
   return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
-         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0 && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) > 0;
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) > 0;
 }
 
 // ------------------------------------------------------------ encryption helpers
@@ -638,7 +672,8 @@ xmlNode *add_child(xmlNode *parent, xmlNs *ns, const char *name) {
 }
 
 void add_text(xmlNode *n, std::string_view text) {
-  xmlNode *t = xmlNewDocTextLen(n->doc, reinterpret_cast<const xmlChar *>(text.data()), static_cast<int>(text.size()));
+  xmlNode *t =
+      xmlNewDocTextLen(n->doc, reinterpret_cast<const xmlChar *>(text.data()), static_cast<int>(text.size()));
   if (t == nullptr || xmlAddChild(n, t) == nullptr) throw Error(ErrorCode::internal, "out of memory");
 }
 
@@ -649,7 +684,9 @@ void add_x509(xmlNode *parent_key_info, xmlNs *ds, const Certificate &cert) {
 
 // ------------------------------------------------------------ decryption helpers
 
-[[noreturn]] void dfail(std::string detail) { throw Error(ErrorCode::decryption_failed, std::move(detail)); }
+[[noreturn]] void dfail(std::string detail) {
+  throw Error(ErrorCode::decryption_failed, std::move(detail));
+}
 
 xmlNode *cipher_value_of(xmlNode *enc) {
   xmlNode *cd = xml::first_child(enc, xml::ns_xenc, "CipherData");
@@ -668,15 +705,18 @@ xmlSecTransformId key_transport_of(xmlNode *encrypted_key, const AlgorithmPolicy
     if (!policy.allow_rsa_oaep_mgf1p) dfail("key transport rsa-oaep-mgf1p refused by policy");
     // xmlsec 1.2.37 implements this with SHA-1 only: refuse anything else
     // rather than decrypt with the wrong parameters.
-    if (xmlNode *dm = xml::first_child(em, xml::ns_ds, "DigestMethod"); dm != nullptr && algorithm_of(dm) != alg::sha1)
-      dfail(fmt::format("rsa-oaep-mgf1p with DigestMethod {} is not supported", algorithm_of(dm).substr(0, 200)));
+    if (xmlNode *dm = xml::first_child(em, xml::ns_ds, "DigestMethod");
+        dm != nullptr && algorithm_of(dm) != alg::sha1)
+      dfail(fmt::format("rsa-oaep-mgf1p with DigestMethod {} is not supported",
+                        algorithm_of(dm).substr(0, 200)));
     return xmlSecOpenSSLTransformRsaOaepId;
   }
   if (a == alg::rsa_oaep) return rsa_oaep11_transform();
   dfail(fmt::format("key transport {} refused", a.substr(0, 200)));
 }
 
-std::optional<Secret> decrypt_key(xmlNode *encrypted_key, xmlSecTransformId transport, const PrivateKey &key) {
+std::optional<Secret> decrypt_key(xmlNode *encrypted_key, xmlSecTransformId transport,
+                                  const PrivateKey &key) {
   EncCtx ctx;
   ctx->mode = xmlEncCtxModeEncryptedKey;
   if (xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, list_item(transport)) < 0)
@@ -694,7 +734,8 @@ std::optional<Secret> decrypt_key(xmlNode *encrypted_key, xmlSecTransformId tran
   return out;
 }
 
-std::optional<std::string> decrypt_content(xmlNode *encrypted_data, const DataMethod &method, const Secret &key) {
+std::optional<std::string> decrypt_content(xmlNode *encrypted_data, const DataMethod &method,
+                                           const Secret &key) {
   EncCtx ctx;
   ctx->mode = xmlEncCtxModeEncryptedData;
   if (xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, list_item(method.klass())) < 0)
@@ -702,7 +743,8 @@ std::optional<std::string> decrypt_content(xmlNode *encrypted_data, const DataMe
   ctx->encKey = make_aes_key(key.bytes).release();
   xmlSecBufferPtr result = xmlSecEncCtxDecryptToBuffer(ctx.get(), encrypted_data);
   if (result == nullptr) return std::nullopt;
-  return std::string(reinterpret_cast<const char *>(xmlSecBufferGetData(result)), xmlSecBufferGetSize(result));
+  return std::string(reinterpret_cast<const char *>(xmlSecBufferGetData(result)),
+                     xmlSecBufferGetSize(result));
 }
 
 std::vector<xmlNode *> find_encrypted_keys(xmlNode *encrypted_data) {
@@ -729,15 +771,18 @@ std::vector<xmlNode *> find_encrypted_keys(xmlNode *encrypted_data) {
   return out;
 }
 
-std::string decrypt_impl(xmlNode *encrypted_data, const std::vector<PrivateKey> &keys, const AlgorithmPolicy &policy) {
+std::string decrypt_impl(xmlNode *encrypted_data, const std::vector<PrivateKey> &keys,
+                         const AlgorithmPolicy &policy) {
   if (!xml::is(encrypted_data, xml::ns_xenc, "EncryptedData")) dfail("not an xenc:EncryptedData element");
   xmlNode *em = xml::first_child(encrypted_data, xml::ns_xenc, "EncryptionMethod");
   if (em == nullptr) dfail("EncryptedData has no EncryptionMethod");
   const std::string data_alg = algorithm_of(em);
   const DataMethod *method = find_data(data_alg);
   if (method == nullptr) dfail(fmt::format("content encryption {} refused", data_alg.substr(0, 200)));
-  if (method->cbc && !policy.allow_cbc) dfail(fmt::format("content encryption {} refused by policy", data_alg));
-  if (cipher_value_of(encrypted_data) == nullptr) dfail("EncryptedData has no CipherValue (CipherReference refused)");
+  if (method->cbc && !policy.allow_cbc)
+    dfail(fmt::format("content encryption {} refused by policy", data_alg));
+  if (cipher_value_of(encrypted_data) == nullptr)
+    dfail("EncryptedData has no CipherValue (CipherReference refused)");
 
   const std::vector<xmlNode *> encrypted_keys = find_encrypted_keys(encrypted_data);
   if (encrypted_keys.empty()) dfail("no EncryptedKey for the EncryptedData");
@@ -763,7 +808,8 @@ std::string decrypt_impl(xmlNode *encrypted_data, const std::vector<PrivateKey> 
       std::optional<Secret> aes = decrypt_key(ek, transport, key);
       if (!aes) continue;
       if (aes->bytes.size() != method->key_bytes) {
-        why = fmt::format("decrypted key has {} bytes, {} needs {}", aes->bytes.size(), data_alg, method->key_bytes);
+        why = fmt::format("decrypted key has {} bytes, {} needs {}", aes->bytes.size(), data_alg,
+                          method->key_bytes);
         continue;
       }
       std::optional<std::string> plain = decrypt_content(encrypted_data, *method, *aes);
@@ -812,15 +858,17 @@ VerifiedSignature verify_enveloped(xmlDoc *doc, xmlNode *element, const std::vec
   }
   const std::string detail = last_error();
   if (too_small)
-    refuse(fmt::format("trusted key of the signer refused by policy (RSA < {} or EC < {} bit or unknown curve)",
-                       policy.min_rsa_bits, policy.min_ec_bits));
+    refuse(
+        fmt::format("trusted key of the signer refused by policy (RSA < {} or EC < {} bit or unknown curve)",
+                    policy.min_rsa_bits, policy.min_ec_bits));
   if (names_untrusted_key(checked.signature, trusted))
     throw Error(ErrorCode::untrusted_key, "the signature names a key that is not trusted for this signer");
   invalid(fmt::format("signature does not verify with any trusted key: {}", detail));
 }
 
 void sign_enveloped(xmlDoc *doc, xmlNode *element, xmlNode *insert_after, const PrivateKey &key,
-                    std::string_view signature_method, std::string_view digest_method, const Certificate *certificate) {
+                    std::string_view signature_method, std::string_view digest_method,
+                    const Certificate *certificate) {
   ensure_initialized();
   if (doc == nullptr || element == nullptr || element->type != XML_ELEMENT_NODE || element->doc != doc)
     throw Error(ErrorCode::internal, "sign_enveloped: no element");
@@ -845,7 +893,8 @@ void sign_enveloped(xmlDoc *doc, xmlNode *element, xmlNode *insert_after, const 
     throw Error(ErrorCode::internal, fmt::format("sign_enveloped: the ID {} is used by another element", id));
 
   clear_error();
-  NodePtr tmpl{xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId, sm->klass(), nullptr, X("ds"))};
+  NodePtr tmpl{
+      xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId, sm->klass(), nullptr, X("ds"))};
   if (!tmpl) throw Error(ErrorCode::internal, "cannot create signature template: " + last_error());
   const std::string uri = "#" + id;
   xmlNode *ref = xmlSecTmplSignatureAddReference(tmpl.get(), dm->klass(), nullptr, X(uri), nullptr);
@@ -855,9 +904,12 @@ void sign_enveloped(xmlDoc *doc, xmlNode *element, xmlNode *insert_after, const 
 
   xmlNode *sig = tmpl.get();
   xmlNode *linked = nullptr;
-  if (insert_after != nullptr) linked = xmlAddNextSibling(insert_after, sig);
-  else if (element->children != nullptr) linked = xmlAddPrevSibling(element->children, sig);
-  else linked = xmlAddChild(element, sig);
+  if (insert_after != nullptr)
+    linked = xmlAddNextSibling(insert_after, sig);
+  else if (element->children != nullptr)
+    linked = xmlAddPrevSibling(element->children, sig);
+  else
+    linked = xmlAddChild(element, sig);
   if (linked != sig) throw Error(ErrorCode::internal, "cannot insert the signature");
   // From here on `tmpl` owns a linked node: NodeDeleter unlinks it on failure.
 
@@ -881,8 +933,8 @@ std::string sign_bytes(const PrivateKey &key, std::string_view signature_method,
   const SigMethod *sm = find_sig(signature_method);
   if (sm == nullptr) refuse(fmt::format("unknown signature method {}", signature_method));
   if (sm->key_type != key.type())
-    throw Error(ErrorCode::config_invalid, fmt::format("signature method {} does not fit the signing key",
-                                                       signature_method));
+    throw Error(ErrorCode::config_invalid,
+                fmt::format("signature method {} does not fit the signing key", signature_method));
   ossl::MdCtxPtr md{EVP_MD_CTX_new()};
   EVP_PKEY_CTX *pctx = nullptr; // owned by md
   if (!md || EVP_DigestSignInit(md.get(), &pctx, sm->md(), nullptr, key.native()) != 1 ||
@@ -922,14 +974,15 @@ bool verify_bytes(const PublicKey &key, std::string_view signature_method, std::
     ERR_clear_error();
     return false;
   }
-  const int rc = EVP_DigestVerify(md.get(), reinterpret_cast<const unsigned char *>(signature.data()),
-                                  signature.size(), reinterpret_cast<const unsigned char *>(data.data()), data.size());
+  const int rc =
+      EVP_DigestVerify(md.get(), reinterpret_cast<const unsigned char *>(signature.data()), signature.size(),
+                       reinterpret_cast<const unsigned char *>(data.data()), data.size());
   ERR_clear_error();
   return rc == 1;
 }
 
-xmlNode *encrypt_element(xmlDoc *doc, xmlNode *element, const PublicKey &recipient, const EncryptionParams &params,
-                         const Certificate *recipient_cert) {
+xmlNode *encrypt_element(xmlDoc *doc, xmlNode *element, const PublicKey &recipient,
+                         const EncryptionParams &params, const Certificate *recipient_cert) {
   ensure_initialized();
   if (doc == nullptr || element == nullptr || element->type != XML_ELEMENT_NODE || element->doc != doc)
     throw Error(ErrorCode::internal, "encrypt_element: no element");
@@ -943,14 +996,16 @@ xmlNode *encrypt_element(xmlDoc *doc, xmlNode *element, const PublicKey &recipie
     refuse(fmt::format("OAEP digest {} is not supported", params.oaep_digest));
   if (oaep11 && params.oaep_mgf != alg::mgf1_sha1 && params.oaep_mgf != alg::mgf1_sha256)
     refuse(fmt::format("OAEP MGF {} is not supported", params.oaep_mgf));
-  if (recipient.type() != KeyType::rsa) throw Error(ErrorCode::config_invalid, "the encryption key is not RSA");
+  if (recipient.type() != KeyType::rsa)
+    throw Error(ErrorCode::config_invalid, "the encryption key is not RSA");
   const xmlSecTransformId transport = oaep11 ? rsa_oaep11_transform() : xmlSecOpenSSLTransformRsaOaepId;
   clear_error();
 
   const std::string plaintext = serialize_standalone(element);
   Secret aes;
   aes.bytes.assign(method->key_bytes, '\0');
-  if (RAND_priv_bytes(reinterpret_cast<unsigned char *>(aes.bytes.data()), static_cast<int>(aes.bytes.size())) != 1)
+  if (RAND_priv_bytes(reinterpret_cast<unsigned char *>(aes.bytes.data()),
+                      static_cast<int>(aes.bytes.size())) != 1)
     throw Error(ErrorCode::internal, "no randomness for the content key");
 
   // <xenc:EncryptedData Type="...#Element"> with EncryptionMethod and CipherData.
@@ -971,7 +1026,8 @@ xmlNode *encrypt_element(xmlDoc *doc, xmlNode *element, const PublicKey &recipie
     EncCtx ctx;
     ctx->mode = xmlEncCtxModeEncryptedData;
     ctx->encKey = make_aes_key(aes.bytes).release();
-    if (xmlSecEncCtxBinaryEncrypt(ctx.get(), enc_data.get(), reinterpret_cast<const xmlSecByte *>(plaintext.data()),
+    if (xmlSecEncCtxBinaryEncrypt(ctx.get(), enc_data.get(),
+                                  reinterpret_cast<const xmlSecByte *>(plaintext.data()),
                                   static_cast<xmlSecSize>(plaintext.size())) < 0)
       throw Error(ErrorCode::internal, "content encryption failed: " + last_error());
   }
@@ -995,13 +1051,15 @@ xmlNode *encrypt_element(xmlDoc *doc, xmlNode *element, const PublicKey &recipie
     if (xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, list_item(transport)) < 0)
       throw Error(ErrorCode::internal, "cannot restrict xmlsec transforms");
     ctx->encKey = make_key(recipient.native()).release();
-    if (xmlSecEncCtxBinaryEncrypt(ctx.get(), enc_key.get(), reinterpret_cast<const xmlSecByte *>(aes.bytes.data()),
+    if (xmlSecEncCtxBinaryEncrypt(ctx.get(), enc_key.get(),
+                                  reinterpret_cast<const xmlSecByte *>(aes.bytes.data()),
                                   static_cast<xmlSecSize>(aes.bytes.size())) < 0)
       throw Error(ErrorCode::internal, "key transport encryption failed: " + last_error());
   }
   if (recipient_cert != nullptr) {
     xmlNode *ki = xmlNewDocNode(doc, ds, X("KeyInfo"), nullptr);
-    if (ki == nullptr || xmlAddNextSibling(key_em, ki) == nullptr) throw Error(ErrorCode::internal, "out of memory");
+    if (ki == nullptr || xmlAddNextSibling(key_em, ki) == nullptr)
+      throw Error(ErrorCode::internal, "out of memory");
     add_x509(ki, ds, *recipient_cert);
   }
 
@@ -1014,7 +1072,8 @@ xmlNode *encrypt_element(xmlDoc *doc, xmlNode *element, const PublicKey &recipie
 
   // Replace the element.
   xmlNode *result = enc_data.get();
-  if (xmlReplaceNode(element, result) == nullptr) throw Error(ErrorCode::internal, "cannot replace the element");
+  if (xmlReplaceNode(element, result) == nullptr)
+    throw Error(ErrorCode::internal, "cannot replace the element");
   (void)enc_data.release();
   NodePtr old{element}; // freed (and its ID unregistered) here
   clear_error();
@@ -1026,7 +1085,8 @@ std::string decrypt_data(xmlDoc *doc, xmlNode *encrypted_data, const std::vector
                          const AlgorithmPolicy &policy) {
   try {
     ensure_initialized();
-    if (doc == nullptr || encrypted_data == nullptr || encrypted_data->doc != doc) dfail("no EncryptedData element");
+    if (doc == nullptr || encrypted_data == nullptr || encrypted_data->doc != doc)
+      dfail("no EncryptedData element");
     clear_error();
     std::string out = decrypt_impl(encrypted_data, keys, policy);
     clear_error();

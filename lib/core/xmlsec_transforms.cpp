@@ -30,7 +30,9 @@ namespace interkonto::xmlsec {
 
 namespace {
 
-const xmlChar *X(const char *s) { return reinterpret_cast<const xmlChar *>(s); }
+const xmlChar *X(const char *s) {
+  return reinterpret_cast<const xmlChar *>(s);
+}
 
 constexpr const char *kNsDs = "http://www.w3.org/2000/09/xmldsig#";
 constexpr const char *kNsXenc = "http://www.w3.org/2001/04/xmlenc#";
@@ -97,7 +99,9 @@ struct PssImpl {
   unsigned int digest_len = 0;
 };
 
-PssImpl *pss(xmlSecTransformPtr t) { return impl_slot<PssImpl>(t); }
+PssImpl *pss(xmlSecTransformPtr t) {
+  return impl_slot<PssImpl>(t);
+}
 
 bool pss_params(EVP_PKEY_CTX *pctx) {
   return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
@@ -160,10 +164,11 @@ int pss_execute(xmlSecTransformPtr t, int last, xmlSecTransformCtxPtr /*ctx*/) {
         ossl::PkeyCtxPtr pctx{EVP_PKEY_CTX_new_from_pkey(nullptr, impl->key.get(), nullptr)};
         if (!pctx || EVP_PKEY_sign_init(pctx.get()) != 1 || !pss_params(pctx.get())) return -1;
         std::size_t sig_len = 0;
-        if (EVP_PKEY_sign(pctx.get(), nullptr, &sig_len, impl->digest.data(), impl->digest_len) != 1) return -1;
+        if (EVP_PKEY_sign(pctx.get(), nullptr, &sig_len, impl->digest.data(), impl->digest_len) != 1)
+          return -1;
         std::string sig(sig_len, '\0');
-        if (EVP_PKEY_sign(pctx.get(), reinterpret_cast<unsigned char *>(sig.data()), &sig_len, impl->digest.data(),
-                          impl->digest_len) != 1)
+        if (EVP_PKEY_sign(pctx.get(), reinterpret_cast<unsigned char *>(sig.data()), &sig_len,
+                          impl->digest.data(), impl->digest_len) != 1)
           return -1;
         if (!set_output(t, reinterpret_cast<const unsigned char *>(sig.data()), sig_len)) return -1;
       }
@@ -191,29 +196,6 @@ int pss_verify(xmlSecTransformPtr t, const xmlSecByte *data, xmlSecSize size, xm
   return 0;
 }
 
-xmlSecTransformKlass pss_klass = {
-    /* klassSize */ static_cast<xmlSecSize>(sizeof(xmlSecTransformKlass)),
-    /* objSize */ obj_size<PssImpl>(),
-    /* name */ X("rsa-pss-sha256-mgf1"),
-    /* href */ X("http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1"),
-    /* usage */ xmlSecTransformUsageSignatureMethod,
-    /* initialize */ pss_initialize,
-    /* finalize */ pss_finalize,
-    /* readNode */ nullptr,
-    /* writeNode */ nullptr,
-    /* setKeyReq */ pss_set_key_req,
-    /* setKey */ pss_set_key,
-    /* verify */ pss_verify,
-    /* getDataType */ xmlSecTransformDefaultGetDataType,
-    /* pushBin */ xmlSecTransformDefaultPushBin,
-    /* popBin */ xmlSecTransformDefaultPopBin,
-    /* pushXml */ nullptr,
-    /* popXml */ nullptr,
-    /* execute */ pss_execute,
-    /* reserved0 */ nullptr,
-    /* reserved1 */ nullptr,
-};
-
 // =====================================================================
 // xmlenc11 RSA-OAEP key transport
 // =====================================================================
@@ -226,7 +208,9 @@ struct OaepImpl {
   std::string input;
 };
 
-OaepImpl *oaep(xmlSecTransformPtr t) { return impl_slot<OaepImpl>(t); }
+OaepImpl *oaep(xmlSecTransformPtr t) {
+  return impl_slot<OaepImpl>(t);
+}
 
 const EVP_MD *oaep_digest(std::string_view uri) {
   if (uri == alg::sha1) return EVP_sha1();
@@ -384,32 +368,58 @@ int oaep_execute(xmlSecTransformPtr t, int last, xmlSecTransformCtxPtr /*ctx*/) 
   return -1;
 }
 
-xmlSecTransformKlass oaep_klass = {
-    /* klassSize */ static_cast<xmlSecSize>(sizeof(xmlSecTransformKlass)),
-    /* objSize */ obj_size<OaepImpl>(),
-    /* name */ X("rsa-oaep-enc11"),
-    /* href */ X("http://www.w3.org/2009/xmlenc11#rsa-oaep"),
-    /* usage */ xmlSecTransformUsageEncryptionMethod,
-    /* initialize */ oaep_initialize,
-    /* finalize */ oaep_finalize,
-    /* readNode */ oaep_read_node,
-    /* writeNode */ nullptr,
-    /* setKeyReq */ oaep_set_key_req,
-    /* setKey */ oaep_set_key,
-    /* verify */ nullptr,
-    /* getDataType */ xmlSecTransformDefaultGetDataType,
-    /* pushBin */ xmlSecTransformDefaultPushBin,
-    /* popBin */ xmlSecTransformDefaultPopBin,
-    /* pushXml */ nullptr,
-    /* popXml */ nullptr,
-    /* execute */ oaep_execute,
-    /* reserved0 */ nullptr,
-    /* reserved1 */ nullptr,
-};
-
 } // namespace
 
-xmlSecTransformId rsa_pss_sha256_transform() { return &pss_klass; }
-xmlSecTransformId rsa_oaep11_transform() { return &oaep_klass; }
+xmlSecTransformId rsa_pss_sha256_transform() {
+  static xmlSecTransformKlass klass = {
+      /* klassSize */ static_cast<xmlSecSize>(sizeof(xmlSecTransformKlass)),
+      /* objSize */ obj_size<PssImpl>(),
+      /* name */ X("rsa-pss-sha256-mgf1"),
+      /* href */ X("http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1"),
+      /* usage */ xmlSecTransformUsageSignatureMethod,
+      /* initialize */ pss_initialize,
+      /* finalize */ pss_finalize,
+      /* readNode */ nullptr,
+      /* writeNode */ nullptr,
+      /* setKeyReq */ pss_set_key_req,
+      /* setKey */ pss_set_key,
+      /* verify */ pss_verify,
+      /* getDataType */ xmlSecTransformDefaultGetDataType,
+      /* pushBin */ xmlSecTransformDefaultPushBin,
+      /* popBin */ xmlSecTransformDefaultPopBin,
+      /* pushXml */ nullptr,
+      /* popXml */ nullptr,
+      /* execute */ pss_execute,
+      /* reserved0 */ nullptr,
+      /* reserved1 */ nullptr,
+  };
+  return &klass;
+}
+
+xmlSecTransformId rsa_oaep11_transform() {
+  static xmlSecTransformKlass klass = {
+      /* klassSize */ static_cast<xmlSecSize>(sizeof(xmlSecTransformKlass)),
+      /* objSize */ obj_size<OaepImpl>(),
+      /* name */ X("rsa-oaep-enc11"),
+      /* href */ X("http://www.w3.org/2009/xmlenc11#rsa-oaep"),
+      /* usage */ xmlSecTransformUsageEncryptionMethod,
+      /* initialize */ oaep_initialize,
+      /* finalize */ oaep_finalize,
+      /* readNode */ oaep_read_node,
+      /* writeNode */ nullptr,
+      /* setKeyReq */ oaep_set_key_req,
+      /* setKey */ oaep_set_key,
+      /* verify */ nullptr,
+      /* getDataType */ xmlSecTransformDefaultGetDataType,
+      /* pushBin */ xmlSecTransformDefaultPushBin,
+      /* popBin */ xmlSecTransformDefaultPopBin,
+      /* pushXml */ nullptr,
+      /* popXml */ nullptr,
+      /* execute */ oaep_execute,
+      /* reserved0 */ nullptr,
+      /* reserved1 */ nullptr,
+  };
+  return &klass;
+}
 
 } // namespace interkonto::xmlsec

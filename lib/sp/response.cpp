@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "core/xml.hpp"
@@ -203,7 +204,10 @@ AuthnResult ResponseValidator::validate(std::string_view message, const Response
 
 AuthnResult ResponseValidator::Impl::validate(std::string_view message, const ResponseCheck &check) const {
   xmlsec::ensure_initialized();
-  const auto skew = std::chrono::duration_cast<std::chrono::milliseconds>(check.clock_skew);
+  // Saturate absurd skews (they would overflow the time arithmetic); any
+  // skew of centuries already makes every window hold.
+  const auto skew = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::clamp(check.clock_skew, std::chrono::seconds(0), std::chrono::seconds(10'000'000'000LL)));
   const TimePoint now = check.now;
 
   // ---- input form, size, well-formedness, DTD ----

@@ -105,8 +105,9 @@ struct Options {
   int replay_n = 2000;
   int cpu = 0; // -1: do not pin
   std::optional<double> openssl_speed_verify;
-  std::string workdir; // empty: a temporary directory, removed at exit
-  std::string only;    // run just this variant (profiling): ik-on, ik-off, rsa
+  std::string workdir;                // empty: a temporary directory, removed at exit
+  std::string only;                   // run just this variant (profiling): ik-on, ik-off, rsa
+  std::string shape = "servicekonto"; // or "lean"
   // child mode
   std::string child; // "lasso-default" or "lasso-tuned"
   int cmd_fd = -1;
@@ -116,7 +117,7 @@ struct Options {
 [[noreturn]] void usage(int rc) {
   std::fputs("usage: bench_validate [--rounds N] [--seconds S] [--replay-n N] [--cpu C|-1]\n"
              "                      [--openssl-speed-verify VERIFY_PER_S] [--workdir DIR] [--quick]\n"
-             "                      [--only ik-on|ik-off|rsa]\n"
+             "                      [--only ik-on|ik-off|rsa] [--shape servicekonto|lean]\n"
              "Prints validations/s per variant (median of interleaved rounds) and ratios.\n",
              rc == 0 ? stdout : stderr);
   std::exit(rc);
@@ -142,7 +143,10 @@ Options parse_options(int argc, char **argv) {
       o.openssl_speed_verify = std::stod(value());
     else if (a == "--workdir")
       o.workdir = value();
-    else if (a == "--only")
+    else if (a == "--shape") {
+      o.shape = value();
+      if (o.shape != "servicekonto" && o.shape != "lean") usage(2);
+    } else if (a == "--only")
       o.only = value();
     else if (a == "--quick") {
       o.rounds = 1;
@@ -229,10 +233,34 @@ TimePoint check_now() {
 }
 constexpr std::chrono::seconds kSkew{180};
 
-// A realistic Servicekonto attribute set (profile: reference/servicekonto-profile.md).
-std::vector<std::pair<std::string, std::vector<std::string>>> servicekonto_attributes() {
-  // A portal's usual request: name, birth date, address, mail, the stable
-  // key (bPK2), trust level, login method and the Postfach handle.
+// The response's shape (--shape): the same size, a different element count.
+// Lasso's cost grows with the number of elements (it logs per node), so the
+// ratio depends on it.
+std::string g_shape = "servicekonto";
+
+std::vector<std::pair<std::string, std::vector<std::string>>> response_attributes() {
+  if (g_shape == "lean") {
+    // Few elements, one large value: an eIDAS CurrentAddress (base64 of an
+    // XML address, kept as is) instead of the separate address attributes.
+    std::string address =
+        "<eidas:CurrentAddressType xmlns:eidas=\"http://eidas.europa.eu/attributes/naturalperson\">"
+        "<eidas:Thoroughfare>Königsallee</eidas:Thoroughfare>"
+        "<eidas:LocatorDesignator>12</eidas:LocatorDesignator>"
+        "<eidas:PostCode>40212</eidas:PostCode><eidas:PostName>Düsseldorf</eidas:PostName>"
+        "<eidas:AdminunitFirstline>DE</eidas:AdminunitFirstline>";
+    while (address.size() < 1230) address += "<eidas:AddressArea>Stadtbezirk 1, Altstadt</eidas:AddressArea>";
+    address += "</eidas:CurrentAddressType>";
+    return {
+        {"urn:oid:2.5.4.42", {"CLARA"}},
+        {"urn:oid:2.5.4.4", {"SCHMIDT"}},
+        {"urn:oid:1.2.40.0.10.2.1.1.55", {"1984-03-17"}},
+        {"urn:oid:2.5.4.7", {"Düsseldorf"}},
+        {"http://eidas.europa.eu/attributes/naturalperson/CurrentAddress", {base64_encode(address)}},
+    };
+  }
+  // "servicekonto": a portal's usual request (reference/servicekonto-profile.md):
+  // name, birth date, address, mail, the stable key (bPK2), trust level,
+  // login method and the Postfach handle.
   return {
       {"urn:oid:2.5.4.42", {"CLARA"}},
       {"urn:oid:2.5.4.4", {"SCHMIDT"}},
@@ -257,7 +285,7 @@ test::ResponseSpec response_spec(int index) {
     s.assertion_id = fmt::format("_assert-{:06}", index);
   }
   s.name_id = "AAdzZWNyZXQxMjM0NTY3ODkwYWJjZGVmZ2hpams";
-  s.attributes = servicekonto_attributes();
+  s.attributes = response_attributes();
   return s;
 }
 
@@ -458,7 +486,7 @@ int child_main(const Options &opt) {
     // and Lasso really verifies the signature (tampered / foreign key fail).
     const LassoOutcome ok = lasso_validate(server.get(), good, now);
     if (!ok.error.empty()) throw std::runtime_error("valid response rejected: " + ok.error);
-    if (ok.attributes.size() != servicekonto_attributes().size() ||
+    if (ok.attributes.size() != response_attributes().size() ||
         ok.attributes.front().second.front() != "CLARA")
       throw std::runtime_error("attributes not read back");
     const guint handler = g_log_set_handler(
@@ -520,7 +548,9 @@ public:
                                      "--cmd-fd",
                                      std::to_string(to_child[0]),
                                      "--res-fd",
-                                     std::to_string(from_child[1])};
+                                     std::to_string(from_child[1]),
+                                     "--shape",
+                                     g_shape};
     std::vector<char *> argv;
     for (auto &a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -752,8 +782,7 @@ int parent_main(const Options &opt) {
   check_off.schema_validation = false;
   {
     const AuthnResult r = validator.validate(b64, check_on);
-    if (r.attributes.size() != servicekonto_attributes().size() ||
-        r.attributes.front().values.front() != "CLARA")
+    if (r.attributes.size() != response_attributes().size() || r.attributes.front().values.front() != "CLARA")
       throw std::runtime_error("interkonto: attributes not read back");
     for (const auto *bad : {&tampered_b64, &wrong_b64}) {
       try {
@@ -830,10 +859,11 @@ int parent_main(const Options &opt) {
                  {}});
 
   std::printf("bench_validate: SAML Response validation, one core\n");
-  std::printf("  response     %s bytes XML (%s base64), RSA-2048, rsa-sha256 + sha256, assertion signed,\n"
-              "               response unsigned, %zu attributes, KeyInfo with the X.509 certificate\n",
-              thousands(static_cast<double>(xml.size())).c_str(),
-              thousands(static_cast<double>(b64.size())).c_str(), servicekonto_attributes().size());
+  std::printf(
+      "  response     %s bytes XML (%s base64), RSA-2048, rsa-sha256 + sha256, assertion signed,\n"
+      "               response unsigned, %zu attributes (--shape %s), KeyInfo with the X.509 certificate\n",
+      thousands(static_cast<double>(xml.size())).c_str(), thousands(static_cast<double>(b64.size())).c_str(),
+      response_attributes().size(), g_shape.c_str());
   std::printf("  CPU          %s; rates are per CPU-second of the measuring thread (user + system)\n",
               opt.cpu < 0 ? "not pinned" : fmt::format("all variants pinned to CPU {}", opt.cpu).c_str());
   std::printf("  libraries    Lasso %s (built against; runtime is 2.8.1: %s), %s, xmlsec %s\n",
@@ -945,6 +975,7 @@ int parent_main(const Options &opt) {
 int main(int argc, char **argv) {
   try {
     const Options opt = parse_options(argc, argv);
+    g_shape = opt.shape;
     if (!opt.child.empty()) return child_main(opt);
     // interkonto runs in the default environment too (TZ unset); the Lasso
     // children get their own environment (see Child).

@@ -84,8 +84,6 @@ TEST_CASE("parse_datetime: invalid dates and syntax", "[clock]") {
            "2026-05-04T10:60:00Z",
            "2026-05-04T10:00:61Z",
            "2026-05-04 10:00:00Z", // space instead of T
-           "2026-05-04t10:00:00Z",
-           "2026-05-04T10:00:00z",
            "2026-5-4T10:00:00Z",
            "26-05-04T10:00:00Z",
            "2026-05-04T10:00Z",
@@ -149,4 +147,14 @@ TEST_CASE("FixedClock stands still until told", "[clock]") {
   SystemClock sys;
   // Milliseconds since the epoch, some time after 2020.
   CHECK(sys.now() > time_point_cast<milliseconds>(sys_days{2020y / January / 1}));
+}
+
+TEST_CASE("RFC 3339 mode accepts lower-case t and z, xs:dateTime mode does not", "[clock]") {
+  // RFC 3339 §5.6 allows lower case; XML Schema's dateTime does not.
+  for (const char *v : {"2026-05-04t10:00:00Z", "2026-05-04T10:00:00z"}) {
+    INFO(v);
+    CHECK_FALSE(parse_datetime(v));
+    REQUIRE(parse_datetime(v, true));
+    CHECK(format_datetime(*parse_datetime(v, true)) == "2026-05-04T10:00:00Z");
+  }
 }

@@ -119,8 +119,9 @@ TEST_CASE("certificates: PEM, DER and ds:X509Certificate base64", "[crypto]") {
   CHECK(code_of([&] { Certificate::from_base64(b64.substr(0, b64.size() / 2) + "AA=="); }) ==
         ErrorCode::config_invalid);
   CHECK(code_of([&] { Certificate::from_der(cert.der() + "x"); }) == ErrorCode::config_invalid);
-  CHECK(code_of([] { Certificate::from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"); }) ==
-        ErrorCode::config_invalid);
+  CHECK(code_of([] {
+          Certificate::from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        }) == ErrorCode::config_invalid);
   CHECK(code_of([] { PublicKey::from_pem("garbage"); }) == ErrorCode::config_invalid);
   CHECK(code_of([] { PrivateKey::from_pem("garbage"); }) == ErrorCode::config_invalid);
 }
@@ -151,8 +152,8 @@ TEST_CASE("load_credential reads key and certificate files and checks they match
   const Credential c3 = load_credential(key_file);
   CHECK_FALSE(c3.certificate);
 
-  const std::string other_cert = dir.write("other.pem", test::self_signed_cert(test::rsa_key(2048, 1))
-                                                            .certificate->pem());
+  const std::string other_cert =
+      dir.write("other.pem", test::self_signed_cert(test::rsa_key(2048, 1)).certificate->pem());
   CHECK(code_of([&] { load_credential(key_file, other_cert); }) == ErrorCode::config_invalid);
   CHECK(code_of([&] { load_credential((dir.path / "missing.pem").string()); }) == ErrorCode::config_invalid);
   CHECK(code_of([&] { load_credential(cert_file); }) == ErrorCode::config_invalid);

@@ -58,7 +58,8 @@ inline PrivateKey rsa_key(unsigned bits, int index = 0) {
   static std::map<std::pair<unsigned, int>, PrivateKey> cache;
   std::lock_guard<std::mutex> lock(detail::cache_mutex());
   auto it = cache.find({bits, index});
-  if (it == cache.end()) it = cache.emplace(std::make_pair(bits, index), detail::generate("RSA", bits, {})).first;
+  if (it == cache.end())
+    it = cache.emplace(std::make_pair(bits, index), detail::generate("RSA", bits, {})).first;
   return it->second;
 }
 
@@ -67,7 +68,8 @@ inline PrivateKey ec_key(const std::string &curve, int index = 0) {
   static std::map<std::pair<std::string, int>, PrivateKey> cache;
   std::lock_guard<std::mutex> lock(detail::cache_mutex());
   auto it = cache.find({curve, index});
-  if (it == cache.end()) it = cache.emplace(std::make_pair(curve, index), detail::generate("EC", 0, curve)).first;
+  if (it == cache.end())
+    it = cache.emplace(std::make_pair(curve, index), detail::generate("EC", 0, curve)).first;
   return it->second;
 }
 
@@ -86,8 +88,8 @@ inline Credential self_signed_cert(const PrivateKey &key, const std::string &cn 
   X509_gmtime_adj(X509_getm_notAfter(x509.get()), 10L * 365 * 24 * 3600);
   X509_set_pubkey(x509.get(), key.native());
   X509_NAME *name = X509_get_subject_name(x509.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char *>(cn.c_str()), -1, -1,
-                             0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char *>(cn.c_str()),
+                             -1, -1, 0);
   X509_set_issuer_name(x509.get(), name);
   if (X509_sign(x509.get(), key.native(), EVP_sha256()) <= 0) throw std::runtime_error("X509_sign failed");
   Credential cred{key, Certificate(std::shared_ptr<X509>(x509.release(), detail::PkeyFree{}))};

@@ -34,7 +34,9 @@ using namespace interkonto;
 
 namespace {
 
-const xmlChar *X(const char *s) { return reinterpret_cast<const xmlChar *>(s); }
+const xmlChar *X(const char *s) {
+  return reinterpret_cast<const xmlChar *>(s);
+}
 
 ErrorCode code_of(const std::function<void()> &f, std::string *detail = nullptr) {
   try {
@@ -47,9 +49,12 @@ ErrorCode code_of(const std::function<void()> &f, std::string *detail = nullptr)
   return ErrorCode::internal;
 }
 
-const char *const kResponse = R"(<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ID="_resp1" Version="2.0" IssueInstant="2024-05-01T10:00:00Z" Destination="https://sp.example/acs"><saml:Issuer>https://idp.example</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><saml:Assertion ID="_a1" Version="2.0" IssueInstant="2024-05-01T10:00:00Z"><saml:Issuer>https://idp.example</saml:Issuer><saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">_n1</saml:NameID></saml:Subject><saml:AttributeStatement><saml:Attribute Name="urn:oid:2.5.4.42" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"><saml:AttributeValue xsi:type="xs:string">Clara</saml:AttributeValue></saml:Attribute><saml:Attribute Name="urn:oid:2.5.4.4"><saml:AttributeValue xsi:type="xs:string">Müller</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion></samlp:Response>)";
+const char *const kResponse =
+    R"(<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ID="_resp1" Version="2.0" IssueInstant="2024-05-01T10:00:00Z" Destination="https://sp.example/acs"><saml:Issuer>https://idp.example</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><saml:Assertion ID="_a1" Version="2.0" IssueInstant="2024-05-01T10:00:00Z"><saml:Issuer>https://idp.example</saml:Issuer><saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">_n1</saml:NameID></saml:Subject><saml:AttributeStatement><saml:Attribute Name="urn:oid:2.5.4.42" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"><saml:AttributeValue xsi:type="xs:string">Clara</saml:AttributeValue></saml:Attribute><saml:Attribute Name="urn:oid:2.5.4.4"><saml:AttributeValue xsi:type="xs:string">Müller</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion></samlp:Response>)";
 
-xml::DocPtr parse(const std::string &text) { return xml::parse(text, 1u << 20); }
+xml::DocPtr parse(const std::string &text) {
+  return xml::parse(text, 1u << 20);
+}
 
 xmlNode *find_id(xmlNode *n, const std::string &id) {
   for (; n != nullptr; n = n->next) {
@@ -66,7 +71,9 @@ xmlNode *by_id(xmlDoc *doc, const std::string &id) {
   return n;
 }
 
-xmlNode *issuer_of(xmlNode *element) { return xml::first_child(element, xml::ns_saml, "Issuer"); }
+xmlNode *issuer_of(xmlNode *element) {
+  return xml::first_child(element, xml::ns_saml, "Issuer");
+}
 
 xmlNode *first_desc(xmlNode *n, const char *ns, const char *local) {
   auto all = xml::descendants(n, ns, local);
@@ -85,9 +92,13 @@ xmlsec::VerifiedSignature verify(xmlDoc *doc, xmlNode *el, const std::vector<Pub
 }
 
 // Round trip through text, as a receiver sees it.
-xml::DocPtr reparse(xmlDoc *doc) { return parse(xml::serialize(doc)); }
+xml::DocPtr reparse(xmlDoc *doc) {
+  return parse(xml::serialize(doc));
+}
 
-std::string b64s(const std::string &s) { return ossl::base64_encode(s); }
+std::string b64s(const std::string &s) {
+  return ossl::base64_encode(s);
+}
 
 int visible_in(void *user, xmlNodePtr node, xmlNodePtr parent) {
   auto *root = static_cast<xmlNode *>(user);
@@ -105,7 +116,8 @@ std::string c14n_signed_info(xmlDoc *doc, xmlNode *signature) {
   xmlOutputBufferPtr out = xmlOutputBufferCreateBuffer(buf, nullptr);
   const int rc = xmlC14NExecute(doc, visible_in, si, XML_C14N_EXCLUSIVE_1_0, nullptr, 0, out);
   xmlOutputBufferClose(out);
-  std::string s(reinterpret_cast<const char *>(xmlBufferContent(buf)), static_cast<std::size_t>(xmlBufferLength(buf)));
+  std::string s(reinterpret_cast<const char *>(xmlBufferContent(buf)),
+                static_cast<std::size_t>(xmlBufferLength(buf)));
   xmlBufferFree(buf);
   REQUIRE(rc >= 0);
   return s;
@@ -137,7 +149,8 @@ std::string openssl_sign(const PrivateKey &key, const EVP_MD *md, std::string_vi
   const auto *in = reinterpret_cast<const unsigned char *>(data.data());
   REQUIRE(EVP_DigestSign(ctx.get(), nullptr, &len, in, data.size()) == 1);
   std::string sig(len, '\0');
-  REQUIRE(EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char *>(sig.data()), &len, in, data.size()) == 1);
+  REQUIRE(EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char *>(sig.data()), &len, in, data.size()) ==
+          1);
   sig.resize(len);
   return sig;
 }
@@ -217,12 +230,14 @@ TEST_CASE("enveloped signatures round-trip for every allowed method", "[xmlsec]"
     // Signature sits right after the Issuer (SAML schema order).
     xmlNode *assertion = by_id(received.get(), "_a1");
     xmlNode *after_issuer = issuer_of(assertion)->next;
-    while (after_issuer != nullptr && after_issuer->type != XML_ELEMENT_NODE) after_issuer = after_issuer->next;
+    while (after_issuer != nullptr && after_issuer->type != XML_ELEMENT_NODE)
+      after_issuer = after_issuer->next;
     CHECK(xml::is(after_issuer, xml::ns_ds, "Signature"));
     // Tampering with the signed content breaks it.
     xmlNode *value = first_desc(assertion, xml::ns_saml, "AttributeValue");
     xmlNodeSetContent(value, X("Eve"));
-    CHECK(code_of([&] { verify(received.get(), assertion, {c.key.public_key()}); }) == ErrorCode::signature_invalid);
+    CHECK(code_of([&] { verify(received.get(), assertion, {c.key.public_key()}); }) ==
+          ErrorCode::signature_invalid);
   }
 }
 
@@ -243,7 +258,8 @@ TEST_CASE("ECDSA signature values are r||s of the curve size", "[xmlsec]") {
     const EVP_MD *md;
     std::size_t half;
   };
-  for (const C &c : {C{"prime256v1", alg::ecdsa_sha256, EVP_sha256(), 32}, C{"secp384r1", alg::ecdsa_sha384, EVP_sha384(), 48},
+  for (const C &c : {C{"prime256v1", alg::ecdsa_sha256, EVP_sha256(), 32},
+                     C{"secp384r1", alg::ecdsa_sha384, EVP_sha384(), 48},
                      C{"brainpoolP256r1", alg::ecdsa_sha256, EVP_sha256(), 32}}) {
     INFO(c.curve);
     const PrivateKey key = test::ec_key(c.curve);
@@ -305,7 +321,8 @@ TEST_CASE("wrong key and foreign certificates", "[xmlsec]") {
   }
   SECTION("signed by an attacker who includes his certificate") {
     auto doc = parse(kResponse);
-    sign(doc.get(), by_id(doc.get(), "_a1"), attacker, alg::rsa_sha256, alg::sha256, &*attacker_cred.certificate);
+    sign(doc.get(), by_id(doc.get(), "_a1"), attacker, alg::rsa_sha256, alg::sha256,
+         &*attacker_cred.certificate);
     CHECK(code_of([&] { verify(doc.get(), by_id(doc.get(), "_a1"), {idp.public_key()}); }) ==
           ErrorCode::untrusted_key);
   }
@@ -346,16 +363,19 @@ TEST_CASE("signature wrapping is detected", "[xmlsec]") {
 
   SECTION("no signature") {
     auto doc = parse(kResponse);
-    CHECK(code_of([&] { verify(doc.get(), by_id(doc.get(), "_a1"), trusted); }) == ErrorCode::signature_missing);
+    CHECK(code_of([&] { verify(doc.get(), by_id(doc.get(), "_a1"), trusted); }) ==
+          ErrorCode::signature_missing);
   }
   SECTION("the signature of the assertion does not sign the response") {
     auto doc = signed_doc();
-    CHECK(code_of([&] { verify(doc.get(), by_id(doc.get(), "_resp1"), trusted); }) == ErrorCode::signature_missing);
+    CHECK(code_of([&] { verify(doc.get(), by_id(doc.get(), "_resp1"), trusted); }) ==
+          ErrorCode::signature_missing);
   }
   SECTION("reference to another ID") {
     auto doc = signed_doc();
     xmlSetProp(reference_of(by_id(doc.get(), "_a1")), X("URI"), X("#_resp1"));
-    CHECK(code_of([&] { verify(doc.get(), by_id(doc.get(), "_a1"), trusted); }, &detail) == ErrorCode::wrapping);
+    CHECK(code_of([&] { verify(doc.get(), by_id(doc.get(), "_a1"), trusted); }, &detail) ==
+          ErrorCode::wrapping);
   }
   SECTION("empty reference URI (whole document)") {
     auto doc = signed_doc();
@@ -433,7 +453,9 @@ TEST_CASE("only enveloped and exc-c14n transforms are accepted", "[xmlsec]") {
     xmlAddPrevSibling(first, xmlCopyNode(first, 1));
     CHECK(code_of([&] { verify(doc.get(), a, trusted); }) == ErrorCode::algorithm_refused);
   }
-  SECTION("the unmodified signature verifies") { CHECK_NOTHROW(verify(doc.get(), a, trusted)); }
+  SECTION("the unmodified signature verifies") {
+    CHECK_NOTHROW(verify(doc.get(), a, trusted));
+  }
 }
 
 TEST_CASE("an XSLT transform never reaches the network", "[xmlsec]") {
@@ -468,7 +490,8 @@ TEST_CASE("an XSLT transform never reaches the network", "[xmlsec]") {
       xmlAddChild(cm, xmlCopyNode(xml::element_children(t).front(), 1));
       xmlFreeNode(t);
     } else {
-      xmlAddPrevSibling(xml::first_child(first_desc(signature, xml::ns_ds, "Transforms"), xml::ns_ds, "Transform"), t);
+      xmlAddPrevSibling(
+          xml::first_child(first_desc(signature, xml::ns_ds, "Transforms"), xml::ns_ds, "Transform"), t);
     }
     CHECK(code_of([&] { verify(doc.get(), a, {key.public_key()}); }) == ErrorCode::algorithm_refused);
   }
@@ -552,9 +575,12 @@ TEST_CASE("LASSO_FLAG does not weaken verification", "[xmlsec]") {
 TEST_CASE("raw signatures for the HTTP-Redirect binding", "[xmlsec]") {
   const std::string data = "SAMLRequest=fZFNT8MwDIbv%2FIoo9zZpO8aI1k7TJqRJIKEBEteU&RelayState=abc&SigAlg=...";
   const std::vector<SigCase> cases = {
-      {alg::rsa_sha256, {}, test::rsa_key(2048)},        {alg::rsa_sha384, {}, test::rsa_key(2048)},
-      {alg::rsa_sha512, {}, test::rsa_key(2048)},        {alg::rsa_pss_sha256, {}, test::rsa_key(3072)},
-      {alg::ecdsa_sha256, {}, test::ec_key("prime256v1")}, {alg::ecdsa_sha384, {}, test::ec_key("secp384r1")},
+      {alg::rsa_sha256, {}, test::rsa_key(2048)},
+      {alg::rsa_sha384, {}, test::rsa_key(2048)},
+      {alg::rsa_sha512, {}, test::rsa_key(2048)},
+      {alg::rsa_pss_sha256, {}, test::rsa_key(3072)},
+      {alg::ecdsa_sha256, {}, test::ec_key("prime256v1")},
+      {alg::ecdsa_sha384, {}, test::ec_key("secp384r1")},
       {alg::ecdsa_sha256, {}, test::ec_key("brainpoolP256r1")},
   };
   for (const auto &c : cases) {
@@ -575,8 +601,10 @@ TEST_CASE("raw signatures for the HTTP-Redirect binding", "[xmlsec]") {
   CHECK(xmlsec::verify_bytes(ec.public_key(), alg::ecdsa_sha256, data, der_to_raw(der, 32)));
   // PSS with another salt length is refused.
   const PrivateKey rsa = test::rsa_key(2048);
-  CHECK_FALSE(xmlsec::verify_bytes(rsa.public_key(), alg::rsa_pss_sha256, data, openssl_sign(rsa, EVP_sha256(), data, 20)));
-  CHECK(xmlsec::verify_bytes(rsa.public_key(), alg::rsa_pss_sha256, data, openssl_sign(rsa, EVP_sha256(), data, 32)));
+  CHECK_FALSE(xmlsec::verify_bytes(rsa.public_key(), alg::rsa_pss_sha256, data,
+                                   openssl_sign(rsa, EVP_sha256(), data, 20)));
+  CHECK(xmlsec::verify_bytes(rsa.public_key(), alg::rsa_pss_sha256, data,
+                             openssl_sign(rsa, EVP_sha256(), data, 32)));
   CHECK(code_of([&] { xmlsec::verify_bytes(rsa.public_key(), "urn:unknown", data, "x"); }) ==
         ErrorCode::algorithm_refused);
   CHECK(code_of([&] { xmlsec::sign_bytes(rsa, "urn:unknown", data); }) == ErrorCode::algorithm_refused);
@@ -615,8 +643,10 @@ TEST_CASE("a foreign RSAKeyValue in KeyInfo is reported as untrusted", "[xmlsec]
     xmlNode *ki = xmlNewChild(signature, signature->ns, X("KeyInfo"), nullptr);
     xmlNode *rsa = xmlNewChild(xmlNewChild(ki, signature->ns, X("KeyValue"), nullptr), signature->ns,
                                X("RSAKeyValue"), nullptr);
-    xmlNewChild(rsa, signature->ns, X("Modulus"), X(b64s(bn_param(named.native(), OSSL_PKEY_PARAM_RSA_N)).c_str()));
-    xmlNewChild(rsa, signature->ns, X("Exponent"), X(b64s(bn_param(named.native(), OSSL_PKEY_PARAM_RSA_E)).c_str()));
+    xmlNewChild(rsa, signature->ns, X("Modulus"),
+                X(b64s(bn_param(named.native(), OSSL_PKEY_PARAM_RSA_N)).c_str()));
+    xmlNewChild(rsa, signature->ns, X("Exponent"),
+                X(b64s(bn_param(named.native(), OSSL_PKEY_PARAM_RSA_E)).c_str()));
     CHECK(code_of([&] { verify(doc.get(), a, {idp.public_key()}); }) ==
           (foreign ? ErrorCode::untrusted_key : ErrorCode::signature_invalid));
   }
@@ -708,7 +738,9 @@ xmlsec::EncryptionParams params_for(std::string_view data, std::string_view tran
   return p;
 }
 
-std::string b64(const std::string &s) { return ossl::base64_encode(s); }
+std::string b64(const std::string &s) {
+  return ossl::base64_encode(s);
+}
 
 std::string random_bytes(std::size_t n) {
   std::string s(n, '\0');
@@ -728,7 +760,8 @@ std::string cipher_encrypt(const EVP_CIPHER *cipher, const std::string &key, con
   std::string out(plain.size() + 64, '\0');
   int n1 = 0, n2 = 0;
   REQUIRE(EVP_EncryptUpdate(ctx.get(), reinterpret_cast<unsigned char *>(out.data()), &n1,
-                            reinterpret_cast<const unsigned char *>(plain.data()), static_cast<int>(plain.size())) == 1);
+                            reinterpret_cast<const unsigned char *>(plain.data()),
+                            static_cast<int>(plain.size())) == 1);
   REQUIRE(EVP_EncryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char *>(out.data()) + n1, &n2) == 1);
   out.resize(static_cast<std::size_t>(n1 + n2));
   std::string result = iv + out;
@@ -740,8 +773,9 @@ std::string cipher_encrypt(const EVP_CIPHER *cipher, const std::string &key, con
   return result;
 }
 
-std::string rsa_encrypt(const PrivateKey &key, const std::string &data, int padding, const EVP_MD *oaep_md = nullptr,
-                        const EVP_MD *mgf_md = nullptr, const std::string &label = {}) {
+std::string rsa_encrypt(const PrivateKey &key, const std::string &data, int padding,
+                        const EVP_MD *oaep_md = nullptr, const EVP_MD *mgf_md = nullptr,
+                        const std::string &label = {}) {
   ossl::PkeyCtxPtr ctx{EVP_PKEY_CTX_new_from_pkey(nullptr, key.native(), nullptr)};
   REQUIRE(EVP_PKEY_encrypt_init(ctx.get()) == 1);
   REQUIRE(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), padding) == 1);
@@ -755,7 +789,8 @@ std::string rsa_encrypt(const PrivateKey &key, const std::string &data, int padd
   const auto *in = reinterpret_cast<const unsigned char *>(data.data());
   REQUIRE(EVP_PKEY_encrypt(ctx.get(), nullptr, &len, in, data.size()) == 1);
   std::string out(len, '\0');
-  REQUIRE(EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char *>(out.data()), &len, in, data.size()) == 1);
+  REQUIRE(EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char *>(out.data()), &len, in, data.size()) ==
+          1);
   out.resize(len);
   return out;
 }
@@ -766,11 +801,13 @@ const char *const kPlainAssertion =
 // A hand-made EncryptedAssertion (as a foreign IdP would send it).
 std::string hand_made(std::string_view data_alg, const std::string &cipher_value, std::string_view key_alg,
                       const std::string &key_method_children, const std::string &encrypted_key) {
-  return std::string(R"(<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" xmlns:xenc11="http://www.w3.org/2009/xmlenc11#" xmlns:ds="http://www.w3.org/2000/09/xmldsig#">)") +
+  return std::string(
+             R"(<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" xmlns:xenc11="http://www.w3.org/2009/xmlenc11#" xmlns:ds="http://www.w3.org/2000/09/xmldsig#">)") +
          R"(<xenc:EncryptedData Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm=")" +
          std::string(data_alg) + R"("/><ds:KeyInfo><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm=")" +
-         std::string(key_alg) + "\">" + key_method_children + "</xenc:EncryptionMethod><xenc:CipherData><xenc:CipherValue>" +
-         b64(encrypted_key) + "</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>" +
+         std::string(key_alg) + "\">" + key_method_children +
+         "</xenc:EncryptionMethod><xenc:CipherData><xenc:CipherValue>" + b64(encrypted_key) +
+         "</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>" +
          "<xenc:CipherData><xenc:CipherValue>" + b64(cipher_value) +
          "</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>";
 }
@@ -785,13 +822,16 @@ TEST_CASE("encryption round-trips for every content and key transport algorithm"
       auto doc = encrypted_response(key.public_key(), params_for(data, transport));
       xmlNode *ed = encrypted_data_of(doc.get());
       CHECK(xml::attr(ed, "Type") == "http://www.w3.org/2001/04/xmlenc#Element");
-      CHECK(xml::attr(xml::first_child(ed, xml::ns_xenc, "EncryptionMethod"), "Algorithm") == std::string(data));
+      CHECK(xml::attr(xml::first_child(ed, xml::ns_xenc, "EncryptionMethod"), "Algorithm") ==
+            std::string(data));
       xmlNode *ek = first_desc(ed, xml::ns_xenc, "EncryptedKey");
       xmlNode *kem = xml::first_child(ek, xml::ns_xenc, "EncryptionMethod");
       CHECK(xml::attr(kem, "Algorithm") == std::string(transport));
       if (transport == alg::rsa_oaep) {
-        CHECK(xml::attr(xml::first_child(kem, xml::ns_ds, "DigestMethod"), "Algorithm") == std::string(alg::sha256));
-        CHECK(xml::attr(xml::first_child(kem, xml::ns_xenc11, "MGF"), "Algorithm") == std::string(alg::mgf1_sha256));
+        CHECK(xml::attr(xml::first_child(kem, xml::ns_ds, "DigestMethod"), "Algorithm") ==
+              std::string(alg::sha256));
+        CHECK(xml::attr(xml::first_child(kem, xml::ns_xenc11, "MGF"), "Algorithm") ==
+              std::string(alg::mgf1_sha256));
       }
       CHECK(xml::descendants(xmlDocGetRootElement(doc.get()), xml::ns_saml, "Assertion").empty());
       CHECK_NOTHROW(xml::validate_schema(doc.get()));
@@ -814,11 +854,12 @@ TEST_CASE("xmlenc11 rsa-oaep parameters", "[xmlsec]") {
   }
   SECTION("SHA-256 digest, MGF absent: MGF1-SHA-1") {
     const std::string children = R"(<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>)";
-    CHECK(run(alg::rsa_oaep, children, rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING, EVP_sha256(), EVP_sha1())) ==
-          kPlainAssertion);
+    CHECK(run(alg::rsa_oaep, children,
+              rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING, EVP_sha256(), EVP_sha1())) == kPlainAssertion);
     // Decrypting with the wrong MGF must fail, not produce garbage.
     CHECK(code_of([&] {
-            run(alg::rsa_oaep, children, rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING, EVP_sha256(), EVP_sha256()));
+            run(alg::rsa_oaep, children,
+                rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING, EVP_sha256(), EVP_sha256()));
           }) == ErrorCode::decryption_failed);
   }
   SECTION("SHA-512 digest, MGF1-SHA-256, OAEPparams label") {
@@ -828,10 +869,12 @@ TEST_CASE("xmlenc11 rsa-oaep parameters", "[xmlsec]") {
                                  "<xenc:OAEPparams>" +
                                  b64(label) + "</xenc:OAEPparams>";
     CHECK(run(alg::rsa_oaep, children,
-              rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING, EVP_sha512(), EVP_sha256(), label)) == kPlainAssertion);
+              rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING, EVP_sha512(), EVP_sha256(), label)) ==
+          kPlainAssertion);
   }
   SECTION("unknown digest is refused") {
-    const std::string children = R"(<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#md5"/>)";
+    const std::string children =
+        R"(<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#md5"/>)";
     CHECK(code_of([&] { run(alg::rsa_oaep, children, rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING)); }) ==
           ErrorCode::decryption_failed);
   }
@@ -841,8 +884,11 @@ TEST_CASE("xmlenc11 rsa-oaep parameters", "[xmlsec]") {
     CHECK(run(alg::rsa_oaep_mgf1p, sha1, rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING)) == kPlainAssertion);
     const std::string sha256 = R"(<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>)";
     std::string detail;
-    CHECK(code_of([&] { run(alg::rsa_oaep_mgf1p, sha256, rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING, EVP_sha256())); },
-                  &detail) == ErrorCode::decryption_failed);
+    CHECK(code_of(
+              [&] {
+                run(alg::rsa_oaep_mgf1p, sha256, rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING, EVP_sha256()));
+              },
+              &detail) == ErrorCode::decryption_failed);
     CHECK(detail.find("DigestMethod") != std::string::npos);
   }
 }
@@ -854,10 +900,12 @@ TEST_CASE("RSA-1_5 and 3DES are refused", "[xmlsec]") {
     const std::string aes = random_bytes(16);
     const std::string ct = cipher_encrypt(EVP_aes_128_gcm(), aes, kPlainAssertion);
     // The same message with OAEP decrypts (the hand-made layout is right) ...
-    auto ok = parse(hand_made(alg::aes128_gcm, ct, alg::rsa_oaep_mgf1p, "", rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING)));
+    auto ok = parse(hand_made(alg::aes128_gcm, ct, alg::rsa_oaep_mgf1p, "",
+                              rsa_encrypt(key, aes, RSA_PKCS1_OAEP_PADDING)));
     CHECK(decrypt(ok.get(), {key}) == kPlainAssertion);
     // ... with a genuine PKCS#1 v1.5 EncryptedKey it is refused.
-    auto doc = parse(hand_made(alg::aes128_gcm, ct, alg::rsa_1_5, "", rsa_encrypt(key, aes, RSA_PKCS1_PADDING)));
+    auto doc =
+        parse(hand_made(alg::aes128_gcm, ct, alg::rsa_1_5, "", rsa_encrypt(key, aes, RSA_PKCS1_PADDING)));
     CHECK(code_of([&] { decrypt(doc.get(), {key}); }, &detail) == ErrorCode::decryption_failed);
     CHECK(detail.find("rsa-1_5") != std::string::npos);
   }
@@ -867,8 +915,9 @@ TEST_CASE("RSA-1_5 and 3DES are refused", "[xmlsec]") {
     auto ok = parse(hand_made(alg::aes128_cbc, cipher_encrypt(EVP_aes_128_cbc(), aes_key, kPlainAssertion),
                               alg::rsa_oaep_mgf1p, "", rsa_encrypt(key, aes_key, RSA_PKCS1_OAEP_PADDING)));
     CHECK(decrypt(ok.get(), {key}) == kPlainAssertion);
-    auto doc = parse(hand_made(alg::tripledes_cbc, cipher_encrypt(EVP_des_ede3_cbc(), des_key, kPlainAssertion),
-                               alg::rsa_oaep_mgf1p, "", rsa_encrypt(key, des_key, RSA_PKCS1_OAEP_PADDING)));
+    auto doc =
+        parse(hand_made(alg::tripledes_cbc, cipher_encrypt(EVP_des_ede3_cbc(), des_key, kPlainAssertion),
+                        alg::rsa_oaep_mgf1p, "", rsa_encrypt(key, des_key, RSA_PKCS1_OAEP_PADDING)));
     CHECK(code_of([&] { decrypt(doc.get(), {key}); }, &detail) == ErrorCode::decryption_failed);
     CHECK(detail.find("tripledes") != std::string::npos);
   }
@@ -876,9 +925,8 @@ TEST_CASE("RSA-1_5 and 3DES are refused", "[xmlsec]") {
     CHECK(code_of([&] {
             encrypted_response(key.public_key(), params_for(alg::tripledes_cbc, alg::rsa_oaep));
           }) == ErrorCode::algorithm_refused);
-    CHECK(code_of([&] {
-            encrypted_response(key.public_key(), params_for(alg::aes128_gcm, alg::rsa_1_5));
-          }) == ErrorCode::algorithm_refused);
+    CHECK(code_of([&] { encrypted_response(key.public_key(), params_for(alg::aes128_gcm, alg::rsa_1_5)); }) ==
+          ErrorCode::algorithm_refused);
   }
 }
 
@@ -915,7 +963,8 @@ TEST_CASE("decryption policy and failures", "[xmlsec]") {
   SECTION("tampered GCM tag") {
     auto doc = encrypted_response(key.public_key(), params_for(alg::aes128_gcm, alg::rsa_oaep));
     xmlNode *ed = encrypted_data_of(doc.get());
-    xmlNode *cv = xml::first_child(xml::first_child(ed, xml::ns_xenc, "CipherData"), xml::ns_xenc, "CipherValue");
+    xmlNode *cv =
+        xml::first_child(xml::first_child(ed, xml::ns_xenc, "CipherData"), xml::ns_xenc, "CipherValue");
     auto raw = ossl::base64_decode(xml::text(cv));
     REQUIRE(raw);
     check_plaintext(decrypt(doc.get(), {key}));
@@ -945,7 +994,8 @@ TEST_CASE("decryption policy and failures", "[xmlsec]") {
 TEST_CASE("EncryptedKey as a sibling of EncryptedData", "[xmlsec]") {
   const PrivateKey key = test::rsa_key(2048);
   const Credential cred = test::self_signed_cert(key, "sp-encryption");
-  auto doc = encrypted_response(key.public_key(), params_for(alg::aes128_gcm, alg::rsa_oaep), &*cred.certificate);
+  auto doc =
+      encrypted_response(key.public_key(), params_for(alg::aes128_gcm, alg::rsa_oaep), &*cred.certificate);
   xmlNode *ed = encrypted_data_of(doc.get());
   xmlNode *ki = xml::first_child(ed, xml::ns_ds, "KeyInfo");
   xmlNode *ek = xml::first_child(ki, xml::ns_xenc, "EncryptedKey");

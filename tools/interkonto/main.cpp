@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -42,12 +43,14 @@ std::string read_input(const std::string &path) {
     ss << std::cin.rdbuf();
     return ss.str();
   }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw UsageError(fmt::format("cannot read {}: not a file", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UsageError(fmt::format("cannot read {}", path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   if (in.bad()) throw UsageError(fmt::format("cannot read {}", path));
-  return ss.str();
+  return content;
 }
 
 // ---------------------------------------------------------------- decode
