@@ -55,8 +55,8 @@ bool verify_bytes(const PublicKey &key, std::string_view signature_method, std::
 struct EncryptionParams {
   std::string data_method{alg::aes256_gcm};
   std::string key_transport{alg::rsa_oaep};
-  std::string oaep_digest{alg::sha256};       // for xmlenc11 rsa-oaep
-  std::string oaep_mgf{alg::mgf1_sha256};     // for xmlenc11 rsa-oaep
+  std::string oaep_digest{alg::sha256};   // for xmlenc11 rsa-oaep
+  std::string oaep_mgf{alg::mgf1_sha256}; // for xmlenc11 rsa-oaep
 };
 
 // Replaces `element` with an xenc:EncryptedData (Type=Element) whose
