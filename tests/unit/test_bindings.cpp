@@ -14,8 +14,10 @@
 #include "interkonto/bindings.hpp"
 #include "interkonto/error.hpp"
 #include "unit/test_keys.hpp"
+#include "unit/test_util.hpp"
 
 using namespace interkonto;
+using interkonto::test::code_of;
 
 // ---- allocation probe: the largest single operator-new request made by this
 // thread while tracking is on (to show that a DEFLATE bomb is not inflated
@@ -79,16 +81,6 @@ struct AllocProbe {
   AllocProbe &operator=(const AllocProbe &) = delete;
   std::size_t largest() const { return g_largest_alloc; }
 };
-
-ErrorCode code_of(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.code();
-  }
-  FAIL("no interkonto::Error thrown");
-  return ErrorCode::internal;
-}
 
 const std::string sample_request =
     R"(<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" )"

@@ -11,20 +11,12 @@
 #include "interkonto/crypto.hpp"
 #include "interkonto/error.hpp"
 #include "unit/test_keys.hpp"
+#include "unit/test_util.hpp"
 
 using namespace interkonto;
+using interkonto::test::code_of;
 
 namespace {
-
-ErrorCode code_of(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.code();
-  }
-  FAIL("no interkonto::Error thrown");
-  return ErrorCode::internal;
-}
 
 struct TempDir {
   std::filesystem::path path;

@@ -1,26 +1,17 @@
 // SPDX-License-Identifier: EUPL-1.2
 #include <catch2/catch.hpp>
 
+#include "unit/test_util.hpp"
+
 #include <functional>
 
 #include "interkonto/error.hpp"
 #include "interkonto/http.hpp"
 
 using namespace interkonto;
+using interkonto::test::code_of;
 
-namespace {
-
-ErrorCode code_of(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.code();
-  }
-  FAIL("no interkonto::Error thrown");
-  return ErrorCode::internal;
-}
-
-} // namespace
+namespace {} // namespace
 
 TEST_CASE("http: request header lookup is case-insensitive and finds the first", "[http]") {
   HttpRequest r;

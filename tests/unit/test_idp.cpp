@@ -15,20 +15,12 @@
 #include "interkonto/idp.hpp"
 #include "interkonto/metadata.hpp"
 #include "unit/test_keys.hpp"
+#include "unit/test_util.hpp"
 
 using namespace interkonto;
+using interkonto::test::code_of;
 
 namespace {
-
-ErrorCode code_of(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.code();
-  }
-  FAIL("no interkonto::Error thrown");
-  return ErrorCode::internal;
-}
 
 const xmlChar *xc(const char *s) {
   return reinterpret_cast<const xmlChar *>(s);

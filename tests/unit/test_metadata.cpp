@@ -13,8 +13,10 @@
 #include "interkonto/error.hpp"
 #include "interkonto/metadata.hpp"
 #include "unit/test_keys.hpp"
+#include "unit/test_util.hpp"
 
 using namespace interkonto;
+using interkonto::test::code_of;
 using namespace std::chrono_literals;
 
 namespace {
@@ -56,16 +58,6 @@ std::string idp_entity_xml(const std::string &entity_id, const std::string &vali
       fmt::arg("ns", kNs), fmt::arg("id", entity_id), fmt::arg("vu", valid_until_attr),
       fmt::arg("ksig", key_descriptor("signing", signing_cred())),
       fmt::arg("kenc", key_descriptor("encryption", encryption_cred())));
-}
-
-ErrorCode code_of(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.code();
-  }
-  FAIL("no interkonto::Error thrown");
-  return ErrorCode::internal;
 }
 
 std::string replaced(std::string s, const std::string &from, const std::string &to) {

@@ -24,8 +24,10 @@
 #include "interkonto/sp.hpp"
 #include "unit/saml_fixture.hpp"
 #include "unit/test_keys.hpp"
+#include "unit/test_util.hpp"
 
 using namespace interkonto;
+using interkonto::test::code_of;
 using namespace std::chrono_literals;
 
 namespace {
@@ -266,16 +268,6 @@ void require_rejected(const AcsOutcome &out, ErrorCode code) {
   CHECK_FALSE(out.response.header("Location").has_value());
   for (const auto &c : set_cookies(out.response)) CHECK(cookie_name(c) != "interkonto_session");
   CHECK(out.response.body.find(std::string(to_string(code))) != std::string::npos);
-}
-
-ErrorCode code_of(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.code();
-  }
-  FAIL("no interkonto::Error thrown");
-  return ErrorCode::internal;
 }
 
 xmlNode *root_of(const xml::DocPtr &doc) {

@@ -29,24 +29,15 @@
 #include "interkonto/crypto.hpp"
 #include "interkonto/error.hpp"
 #include "unit/test_keys.hpp"
+#include "unit/test_util.hpp"
 
 using namespace interkonto;
+using interkonto::test::code_of;
 
 namespace {
 
 const xmlChar *X(const char *s) {
   return reinterpret_cast<const xmlChar *>(s);
-}
-
-ErrorCode code_of(const std::function<void()> &f, std::string *detail = nullptr) {
-  try {
-    f();
-  } catch (const Error &e) {
-    if (detail != nullptr) *detail = e.detail();
-    return e.code();
-  }
-  FAIL("no interkonto::Error thrown");
-  return ErrorCode::internal;
 }
 
 const char *const kResponse =
