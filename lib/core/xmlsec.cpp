@@ -202,21 +202,22 @@ void *list_item(xmlSecTransformId id) {
 
 struct SigMethod {
   std::string_view uri;
-  xmlSecTransformId (*klass)();
   const EVP_MD *(*md)();
   KeyType key_type;
   bool pss;
+  // Our transform for the method (xmlsec_transforms.cpp), used for XML signatures.
+  xmlSecTransformId klass() const { return signature_transform(uri); }
 };
 
 const SigMethod kSigMethods[] = {
-    {alg::rsa_sha1, xmlSecOpenSSLTransformRsaSha1GetKlass, EVP_sha1, KeyType::rsa, false},
-    {alg::rsa_sha256, xmlSecOpenSSLTransformRsaSha256GetKlass, EVP_sha256, KeyType::rsa, false},
-    {alg::rsa_sha384, xmlSecOpenSSLTransformRsaSha384GetKlass, EVP_sha384, KeyType::rsa, false},
-    {alg::rsa_sha512, xmlSecOpenSSLTransformRsaSha512GetKlass, EVP_sha512, KeyType::rsa, false},
-    {alg::rsa_pss_sha256, rsa_pss_sha256_transform, EVP_sha256, KeyType::rsa, true},
-    {alg::ecdsa_sha1, xmlSecOpenSSLTransformEcdsaSha1GetKlass, EVP_sha1, KeyType::ec, false},
-    {alg::ecdsa_sha256, xmlSecOpenSSLTransformEcdsaSha256GetKlass, EVP_sha256, KeyType::ec, false},
-    {alg::ecdsa_sha384, xmlSecOpenSSLTransformEcdsaSha384GetKlass, EVP_sha384, KeyType::ec, false},
+    {alg::rsa_sha1, EVP_sha1, KeyType::rsa, false},
+    {alg::rsa_sha256, EVP_sha256, KeyType::rsa, false},
+    {alg::rsa_sha384, EVP_sha384, KeyType::rsa, false},
+    {alg::rsa_sha512, EVP_sha512, KeyType::rsa, false},
+    {alg::rsa_pss_sha256, EVP_sha256, KeyType::rsa, true},
+    {alg::ecdsa_sha1, EVP_sha1, KeyType::ec, false},
+    {alg::ecdsa_sha256, EVP_sha256, KeyType::ec, false},
+    {alg::ecdsa_sha384, EVP_sha384, KeyType::ec, false},
 };
 
 struct DigestMethod {
@@ -338,8 +339,7 @@ void do_initialize() {
     s.error = "xmlSecCryptoInit: " + last_error();
     return;
   }
-  if (xmlSecTransformIdsRegister(rsa_pss_sha256_transform()) < 0 ||
-      xmlSecTransformIdsRegister(rsa_oaep11_transform()) < 0) {
+  if (!register_signature_transforms() || xmlSecTransformIdsRegister(rsa_oaep11_transform()) < 0) {
     s.error = "cannot register transforms: " + last_error();
     return;
   }
@@ -595,49 +595,6 @@ Attempt attempt_verify(xmlNode *signature, const Checked &checked, const PublicK
 }
 
 // ------------------------------------------------------------ raw signatures
-
-std::size_t ec_half_len(EVP_PKEY *p) {
-  BIGNUM *order = nullptr;
-  if (EVP_PKEY_get_bn_param(p, OSSL_PKEY_PARAM_EC_ORDER, &order) == 1 && order != nullptr) {
-    ossl::BnPtr owner{order};
-    const int n = BN_num_bytes(order);
-    if (n > 0) return static_cast<std::size_t>(n);
-  }
-  ERR_clear_error();
-  const int bits = EVP_PKEY_get_bits(p);
-  return bits > 0 ? (static_cast<std::size_t>(bits) + 7) / 8 : 0;
-}
-
-std::string ecdsa_der_to_raw(EVP_PKEY *p, std::string_view der) {
-  const auto *d = reinterpret_cast<const unsigned char *>(der.data());
-  ossl::EcdsaSigPtr sig{d2i_ECDSA_SIG(nullptr, &d, static_cast<long>(der.size()))};
-  const std::size_t half = ec_half_len(p);
-  if (!sig || half == 0) throw Error(ErrorCode::internal, "cannot decode ECDSA signature");
-  const BIGNUM *r = nullptr, *s = nullptr;
-  ECDSA_SIG_get0(sig.get(), &r, &s);
-  std::string out(2 * half, '\0');
-  auto *o = reinterpret_cast<unsigned char *>(out.data());
-  if (BN_bn2binpad(r, o, static_cast<int>(half)) < 0 || BN_bn2binpad(s, o + half, static_cast<int>(half)) < 0)
-    throw Error(ErrorCode::internal, "cannot encode ECDSA signature");
-  return out;
-}
-
-std::optional<std::string> ecdsa_raw_to_der(EVP_PKEY *p, std::string_view raw) {
-  const std::size_t half = ec_half_len(p);
-  if (half == 0 || raw.size() != 2 * half) return std::nullopt;
-  const auto *in = reinterpret_cast<const unsigned char *>(raw.data());
-  ossl::BnPtr r{BN_bin2bn(in, static_cast<int>(half), nullptr)};
-  ossl::BnPtr s{BN_bin2bn(in + half, static_cast<int>(half), nullptr)};
-  ossl::EcdsaSigPtr sig{ECDSA_SIG_new()};
-  if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return std::nullopt;
-  (void)r.release();
-  (void)s.release();
-  unsigned char *der = nullptr;
-  const int len = i2d_ECDSA_SIG(sig.get(), &der);
-  ossl::OpensslBytes owner{der};
-  if (len <= 0) return std::nullopt;
-  return std::string(reinterpret_cast<const char *>(der), static_cast<std::size_t>(len));
-}
 
 bool configure_pss(EVP_PKEY_CTX *pctx) {
   return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
@@ -948,7 +905,11 @@ std::string sign_bytes(const PrivateKey &key, std::string_view signature_method,
   if (EVP_DigestSign(md.get(), reinterpret_cast<unsigned char *>(sig.data()), &len, in, data.size()) != 1)
     throw Error(ErrorCode::internal, "cannot sign: " + ossl::take_errors());
   sig.resize(len);
-  if (sm->key_type == KeyType::ec) return ecdsa_der_to_raw(key.native(), sig);
+  if (sm->key_type == KeyType::ec) {
+    auto raw = ecdsa_der_to_raw(key.native(), sig);
+    if (!raw) throw Error(ErrorCode::internal, "cannot encode ECDSA signature");
+    return std::move(*raw);
+  }
   return sig;
 }
 

@@ -22,6 +22,8 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/openssl.hpp"
 #include "interkonto/crypto.hpp"
@@ -87,68 +89,116 @@ bool set_output(xmlSecTransformPtr t, const unsigned char *data, std::size_t n) 
 }
 
 // =====================================================================
-// RSASSA-PSS with SHA-256, MGF1-SHA-256, salt 32 (sha256-rsa-MGF1)
+// Signature methods: RSA PKCS#1 v1.5, RSASSA-PSS (sha256-rsa-MGF1), ECDSA
 // =====================================================================
+//
+// One klass family for every signature method we accept. xmlsec 1.2.37 has
+// no PSS; for the others it has its own transforms, but those ask xmlsec
+// for the key's type (public/private) three times per verification, which
+// on OpenSSL 3 is a failing EVP_PKEY_get_bn_param for the private exponent:
+// ~5 % of a whole response validation (callgrind). Ours need no key type to
+// verify: any key that has the public part can, and the key is always
+// preset from metadata anyway.
+
+enum class Family { rsa_pkcs1, rsa_pss, ecdsa };
+
+struct SigSpec {
+  const char *name;
+  const char *href;
+  const EVP_MD *(*md)();
+  Family family;
+};
+
+struct SigKlass {
+  xmlSecTransformKlass klass; // first member: t->id points here
+  const SigSpec *spec;
+};
 
 constexpr int kPssSaltLen = 32;
 
-struct PssImpl {
+struct SigImpl {
+  const SigSpec *spec = nullptr;
   ossl::MdCtxPtr md;
   ossl::PkeyPtr key;
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int digest_len = 0;
 };
 
-PssImpl *pss(xmlSecTransformPtr t) {
-  return impl_slot<PssImpl>(t);
+SigImpl *sig(xmlSecTransformPtr t) {
+  return impl_slot<SigImpl>(t);
 }
 
-bool pss_params(EVP_PKEY_CTX *pctx) {
-  return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
-         EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) > 0 &&
-         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) > 0 &&
-         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, kPssSaltLen) > 0;
+const SigSpec *spec_of(xmlSecTransformPtr t) {
+  return reinterpret_cast<const SigKlass *>(t->id)->spec; // NOLINT: C-style klass layout
 }
 
-int pss_initialize(xmlSecTransformPtr t) {
+bool is_rsa(const SigSpec *s) {
+  return s->family != Family::ecdsa;
+}
+
+// Padding and digest for the RSA families (PSS: RFC 6931 2.3.10).
+bool configure(EVP_PKEY_CTX *pctx, const SigSpec *s) {
+  if (EVP_PKEY_CTX_set_signature_md(pctx, s->md()) <= 0) return false;
+  if (s->family == Family::rsa_pkcs1) return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0;
+  if (s->family == Family::rsa_pss)
+    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, s->md()) > 0 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, kPssSaltLen) > 0;
+  return true;
+}
+
+int sig_initialize(xmlSecTransformPtr t) {
   try {
-    auto *impl = new PssImpl;
-    impl_slot<PssImpl>(t) = impl;
+    auto *impl = new SigImpl;
+    impl_slot<SigImpl>(t) = impl;
+    impl->spec = spec_of(t);
     impl->md.reset(EVP_MD_CTX_new());
-    if (!impl->md || EVP_DigestInit_ex(impl->md.get(), EVP_sha256(), nullptr) != 1) return -1;
+    if (!impl->md || EVP_DigestInit_ex(impl->md.get(), impl->spec->md(), nullptr) != 1) return -1;
     return 0;
   } catch (...) {
     return -1;
   }
 }
 
-void pss_finalize(xmlSecTransformPtr t) {
-  delete pss(t);
-  impl_slot<PssImpl>(t) = nullptr;
+void sig_finalize(xmlSecTransformPtr t) {
+  delete sig(t);
+  impl_slot<SigImpl>(t) = nullptr;
 }
 
-int pss_set_key_req(xmlSecTransformPtr t, xmlSecKeyReqPtr req) {
+int sig_set_key_req(xmlSecTransformPtr t, xmlSecKeyReqPtr req) {
   if (req == nullptr) return -1;
-  req->keyId = xmlSecOpenSSLKeyDataRsaId;
+  req->keyId = is_rsa(spec_of(t)) ? xmlSecOpenSSLKeyDataRsaId : xmlSecOpenSSLKeyDataEcdsaId;
   if (t->operation == xmlSecTransformOperationSign) {
     req->keyType = xmlSecKeyDataTypePrivate;
     req->keyUsage = xmlSecKeyUsageSign;
   } else {
-    req->keyType = xmlSecKeyDataTypePublic;
+    req->keyType = xmlSecKeyDataTypeUnknown; // any key with the public part verifies
     req->keyUsage = xmlSecKeyUsageVerify;
   }
   return 0;
 }
 
-int pss_set_key(xmlSecTransformPtr t, xmlSecKeyPtr key) {
-  PssImpl *impl = pss(t);
-  if (impl == nullptr) return -1;
-  impl->key = rsa_from_key(key);
+int sig_set_key(xmlSecTransformPtr t, xmlSecKeyPtr key) {
+  SigImpl *impl = sig(t);
+  if (impl == nullptr || key == nullptr) return -1;
+  xmlSecKeyDataPtr value = xmlSecKeyGetValue(key);
+  if (value == nullptr) return -1;
+  EVP_PKEY *p = nullptr;
+  if (is_rsa(impl->spec)) {
+    if (!xmlSecKeyDataCheckId(value, xmlSecOpenSSLKeyDataRsaId)) return -1;
+    p = xmlSecOpenSSLKeyDataRsaGetEvp(value);
+    if (p == nullptr || EVP_PKEY_is_a(p, "RSA") != 1) return -1;
+  } else {
+    if (!xmlSecKeyDataCheckId(value, xmlSecOpenSSLKeyDataEcdsaId)) return -1;
+    p = xmlSecOpenSSLKeyDataEcdsaGetEvp(value);
+    if (p == nullptr || EVP_PKEY_is_a(p, "EC") != 1) return -1;
+  }
+  impl->key = ossl::up_ref(p);
   return impl->key ? 0 : -1;
 }
 
-int pss_execute(xmlSecTransformPtr t, int last, xmlSecTransformCtxPtr /*ctx*/) {
-  PssImpl *impl = pss(t);
+int sig_execute(xmlSecTransformPtr t, int last, xmlSecTransformCtxPtr /*ctx*/) {
+  SigImpl *impl = sig(t);
   if (impl == nullptr || !impl->key) return -1;
   if (t->status == xmlSecTransformStatusNone) t->status = xmlSecTransformStatusWorking;
   if (t->status == xmlSecTransformStatusWorking) {
@@ -162,15 +212,21 @@ int pss_execute(xmlSecTransformPtr t, int last, xmlSecTransformCtxPtr /*ctx*/) {
       if (EVP_DigestFinal_ex(impl->md.get(), impl->digest.data(), &impl->digest_len) != 1) return -1;
       if (t->operation == xmlSecTransformOperationSign) {
         ossl::PkeyCtxPtr pctx{EVP_PKEY_CTX_new_from_pkey(nullptr, impl->key.get(), nullptr)};
-        if (!pctx || EVP_PKEY_sign_init(pctx.get()) != 1 || !pss_params(pctx.get())) return -1;
+        if (!pctx || EVP_PKEY_sign_init(pctx.get()) != 1 || !configure(pctx.get(), impl->spec)) return -1;
         std::size_t sig_len = 0;
         if (EVP_PKEY_sign(pctx.get(), nullptr, &sig_len, impl->digest.data(), impl->digest_len) != 1)
           return -1;
-        std::string sig(sig_len, '\0');
-        if (EVP_PKEY_sign(pctx.get(), reinterpret_cast<unsigned char *>(sig.data()), &sig_len,
+        std::string value(sig_len, '\0');
+        if (EVP_PKEY_sign(pctx.get(), reinterpret_cast<unsigned char *>(value.data()), &sig_len,
                           impl->digest.data(), impl->digest_len) != 1)
           return -1;
-        if (!set_output(t, reinterpret_cast<const unsigned char *>(sig.data()), sig_len)) return -1;
+        value.resize(sig_len);
+        if (impl->spec->family == Family::ecdsa) {
+          auto raw = ecdsa_der_to_raw(impl->key.get(), value);
+          if (!raw) return -1;
+          value = std::move(*raw);
+        }
+        if (!set_output(t, reinterpret_cast<const unsigned char *>(value.data()), value.size())) return -1;
       }
       t->status = xmlSecTransformStatusFinished;
     }
@@ -180,20 +236,80 @@ int pss_execute(xmlSecTransformPtr t, int last, xmlSecTransformCtxPtr /*ctx*/) {
   return -1;
 }
 
-int pss_verify(xmlSecTransformPtr t, const xmlSecByte *data, xmlSecSize size, xmlSecTransformCtxPtr /*ctx*/) {
-  PssImpl *impl = pss(t);
+int sig_verify(xmlSecTransformPtr t, const xmlSecByte *data, xmlSecSize size, xmlSecTransformCtxPtr /*ctx*/) {
+  SigImpl *impl = sig(t);
   if (impl == nullptr || !impl->key || data == nullptr) return -1;
   if (t->operation != xmlSecTransformOperationVerify || t->status != xmlSecTransformStatusFinished) return -1;
-  ossl::PkeyCtxPtr pctx{EVP_PKEY_CTX_new_from_pkey(nullptr, impl->key.get(), nullptr)};
-  if (!pctx || EVP_PKEY_verify_init(pctx.get()) != 1 || !pss_params(pctx.get())) {
-    ERR_clear_error();
-    return -1;
+  std::string_view value{reinterpret_cast<const char *>(data), size};
+  std::string der;
+  bool ok = false;
+  if (impl->spec->family == Family::ecdsa) {
+    // XML-DSig: r||s, each zero-padded to the curve size; DER is not accepted.
+    auto d = ecdsa_raw_to_der(impl->key.get(), value);
+    if (d) der = std::move(*d);
+    value = der;
+    ok = d.has_value();
+  } else {
+    ok = true;
   }
-  // An explicit salt length makes OpenSSL reject any other salt length.
-  const int rc = EVP_PKEY_verify(pctx.get(), data, size, impl->digest.data(), impl->digest_len);
+  if (ok) {
+    ossl::PkeyCtxPtr pctx{EVP_PKEY_CTX_new_from_pkey(nullptr, impl->key.get(), nullptr)};
+    // An explicit PSS salt length makes OpenSSL reject any other salt length.
+    ok = pctx && EVP_PKEY_verify_init(pctx.get()) == 1 && configure(pctx.get(), impl->spec) &&
+         EVP_PKEY_verify(pctx.get(), reinterpret_cast<const unsigned char *>(value.data()), value.size(),
+                         impl->digest.data(), impl->digest_len) == 1;
+  }
   ERR_clear_error();
-  t->status = rc == 1 ? xmlSecTransformStatusOk : xmlSecTransformStatusFail;
+  t->status = ok ? xmlSecTransformStatusOk : xmlSecTransformStatusFail;
   return 0;
+}
+
+const SigSpec kSigSpecs[] = {
+    {"rsa-sha1", "http://www.w3.org/2000/09/xmldsig#rsa-sha1", EVP_sha1, Family::rsa_pkcs1},
+    {"rsa-sha256", "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", EVP_sha256, Family::rsa_pkcs1},
+    {"rsa-sha384", "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", EVP_sha384, Family::rsa_pkcs1},
+    {"rsa-sha512", "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", EVP_sha512, Family::rsa_pkcs1},
+    {"rsa-pss-sha256-mgf1", "http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1", EVP_sha256,
+     Family::rsa_pss},
+    {"ecdsa-sha1", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1", EVP_sha1, Family::ecdsa},
+    {"ecdsa-sha256", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", EVP_sha256, Family::ecdsa},
+    {"ecdsa-sha384", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", EVP_sha384, Family::ecdsa},
+};
+constexpr std::size_t kSigCount = sizeof(kSigSpecs) / sizeof(kSigSpecs[0]);
+
+SigKlass make_sig_klass(const SigSpec &s) {
+  return SigKlass{xmlSecTransformKlass{
+                      /* klassSize */ static_cast<xmlSecSize>(sizeof(xmlSecTransformKlass)),
+                      /* objSize */ obj_size<SigImpl>(),
+                      /* name */ X(s.name),
+                      /* href */ X(s.href),
+                      /* usage */ xmlSecTransformUsageSignatureMethod,
+                      /* initialize */ sig_initialize,
+                      /* finalize */ sig_finalize,
+                      /* readNode */ nullptr,
+                      /* writeNode */ nullptr,
+                      /* setKeyReq */ sig_set_key_req,
+                      /* setKey */ sig_set_key,
+                      /* verify */ sig_verify,
+                      /* getDataType */ xmlSecTransformDefaultGetDataType,
+                      /* pushBin */ xmlSecTransformDefaultPushBin,
+                      /* popBin */ xmlSecTransformDefaultPopBin,
+                      /* pushXml */ nullptr,
+                      /* popXml */ nullptr,
+                      /* execute */ sig_execute,
+                      /* reserved0 */ nullptr,
+                      /* reserved1 */ nullptr,
+                  },
+                  &s};
+}
+
+template <std::size_t... I> std::array<SigKlass, kSigCount> make_sig_klasses(std::index_sequence<I...>) {
+  return {make_sig_klass(kSigSpecs[I])...};
+}
+
+std::array<SigKlass, kSigCount> &sig_klasses() {
+  static std::array<SigKlass, kSigCount> k = make_sig_klasses(std::make_index_sequence<kSigCount>{});
+  return k;
 }
 
 // =====================================================================
@@ -370,30 +486,63 @@ int oaep_execute(xmlSecTransformPtr t, int last, xmlSecTransformCtxPtr /*ctx*/) 
 
 } // namespace
 
-xmlSecTransformId rsa_pss_sha256_transform() {
-  static xmlSecTransformKlass klass = {
-      /* klassSize */ static_cast<xmlSecSize>(sizeof(xmlSecTransformKlass)),
-      /* objSize */ obj_size<PssImpl>(),
-      /* name */ X("rsa-pss-sha256-mgf1"),
-      /* href */ X("http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1"),
-      /* usage */ xmlSecTransformUsageSignatureMethod,
-      /* initialize */ pss_initialize,
-      /* finalize */ pss_finalize,
-      /* readNode */ nullptr,
-      /* writeNode */ nullptr,
-      /* setKeyReq */ pss_set_key_req,
-      /* setKey */ pss_set_key,
-      /* verify */ pss_verify,
-      /* getDataType */ xmlSecTransformDefaultGetDataType,
-      /* pushBin */ xmlSecTransformDefaultPushBin,
-      /* popBin */ xmlSecTransformDefaultPopBin,
-      /* pushXml */ nullptr,
-      /* popXml */ nullptr,
-      /* execute */ pss_execute,
-      /* reserved0 */ nullptr,
-      /* reserved1 */ nullptr,
-  };
-  return &klass;
+xmlSecTransformId signature_transform(std::string_view uri) {
+  for (auto &k : sig_klasses())
+    if (uri == k.spec->href) return &k.klass;
+  return nullptr;
+}
+
+bool register_signature_transforms() {
+  xmlSecPtrListPtr ids = xmlSecTransformIdsGet();
+  if (ids == nullptr) return false;
+  // Look-ups by href take the first match: put ours in front of xmlsec's own
+  // transforms for the same methods (the list must not hold gaps).
+  std::vector<void *> existing;
+  for (xmlSecSize i = 0; i < xmlSecPtrListGetSize(ids); ++i) existing.push_back(xmlSecPtrListGetItem(ids, i));
+  xmlSecPtrListEmpty(ids);
+  for (auto &k : sig_klasses())
+    if (xmlSecPtrListAdd(ids, const_cast<void *>(static_cast<const void *>(&k.klass))) < 0) return false;
+  for (void *item : existing)
+    if (item != nullptr && xmlSecPtrListAdd(ids, item) < 0) return false;
+  return true;
+}
+
+std::optional<std::string> ecdsa_der_to_raw(EVP_PKEY *p, std::string_view der) {
+  const auto *d = reinterpret_cast<const unsigned char *>(der.data());
+  ossl::EcdsaSigPtr sig_value{d2i_ECDSA_SIG(nullptr, &d, static_cast<long>(der.size()))};
+  const std::size_t half = ec_half_len(p);
+  if (!sig_value || half == 0) return std::nullopt;
+  const BIGNUM *r = nullptr, *s = nullptr;
+  ECDSA_SIG_get0(sig_value.get(), &r, &s);
+  std::string out(2 * half, '\0');
+  auto *o = reinterpret_cast<unsigned char *>(out.data());
+  if (BN_bn2binpad(r, o, static_cast<int>(half)) < 0 || BN_bn2binpad(s, o + half, static_cast<int>(half)) < 0)
+    return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> ecdsa_raw_to_der(EVP_PKEY *p, std::string_view raw) {
+  const std::size_t half = ec_half_len(p);
+  if (half == 0 || raw.size() != 2 * half) return std::nullopt;
+  const auto *in = reinterpret_cast<const unsigned char *>(raw.data());
+  ossl::BnPtr r{BN_bin2bn(in, static_cast<int>(half), nullptr)};
+  ossl::BnPtr s{BN_bin2bn(in + half, static_cast<int>(half), nullptr)};
+  ossl::EcdsaSigPtr sig_value{ECDSA_SIG_new()};
+  if (!r || !s || !sig_value || ECDSA_SIG_set0(sig_value.get(), r.get(), s.get()) != 1) return std::nullopt;
+  (void)r.release();
+  (void)s.release();
+  unsigned char *der = nullptr;
+  const int len = i2d_ECDSA_SIG(sig_value.get(), &der);
+  ossl::OpensslBytes owner{der};
+  if (len <= 0) return std::nullopt;
+  return std::string(reinterpret_cast<const char *>(der), static_cast<std::size_t>(len));
+}
+
+std::size_t ec_half_len(EVP_PKEY *p) {
+  // The byte length of the group order; for the curves we accept (NIST P and
+  // brainpool) it equals the field size, which OpenSSL caches.
+  const int bits = EVP_PKEY_get_bits(p);
+  return bits > 0 ? (static_cast<std::size_t>(bits) + 7) / 8 : 0;
 }
 
 xmlSecTransformId rsa_oaep11_transform() {

@@ -134,6 +134,25 @@ TEST_CASE("base64: whitespace is ignored", "[bindings]") {
   REQUIRE(base64_decode("  Zm 9v\tYm\nE= \n") == "fooba");
 }
 
+TEST_CASE("base64: whitespace anywhere, any length, same result as without", "[bindings]") {
+  std::uint32_t seed = 12345; // deterministic LCG
+  auto next = [&] { return seed = seed * 1103515245u + 12345u; };
+  for (std::size_t n = 0; n < 300; ++n) {
+    std::string data(n, '\0');
+    for (auto &c : data) c = static_cast<char>(next() >> 16);
+    const std::string enc = base64_encode(data);
+    std::string spaced;
+    for (const char c : enc) {
+      if ((next() >> 16) % 5 == 0) spaced += " \r\n\t"[(next() >> 16) % 4];
+      spaced += c;
+    }
+    INFO("length " << n);
+    REQUIRE(base64_decode(enc) == data);
+    REQUIRE(base64_decode(spaced) == data);
+  }
+  REQUIRE(base64_decode("Zg= =") == "f");
+}
+
 TEST_CASE("base64: anything else is malformed", "[bindings]") {
   for (const char *bad : {"Zm9v*mFy", "Zm9", "Zg=", "Z===", "Zg==Zg==", "Zg=a", "Zm-v", "Zm_v",
                           "Zh==", "Zm9=", "=Zm9", "Zm9v\x80", "Zm9vYmFy="}) {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/openssl.hpp"
+#include "core/xmlsec_transforms.hpp"
 #include "core/xml.hpp"
 #include "core/xmlsec.hpp"
 #include "interkonto/crypto.hpp"
@@ -1031,4 +1032,20 @@ TEST_CASE("signed, then encrypted assertion verifies after decryption", "[xmlsec
   xmlNode *root = xmlDocGetRootElement(assertion_doc.get());
   const auto v = verify(assertion_doc.get(), root, {idp.public_key()});
   CHECK(v.signature_method == alg::rsa_pss_sha256);
+}
+
+TEST_CASE("our signature transforms are the ones xmlsec looks up", "[xmlsec]") {
+  xmlsec::ensure_initialized();
+  for (const std::string_view uri :
+       {alg::rsa_sha1, alg::rsa_sha256, alg::rsa_sha384, alg::rsa_sha512, alg::rsa_pss_sha256,
+        alg::ecdsa_sha1, alg::ecdsa_sha256, alg::ecdsa_sha384}) {
+    INFO(uri);
+    const std::string href{uri};
+    const xmlSecTransformId ours = xmlsec::signature_transform(uri);
+    REQUIRE(ours != nullptr);
+    CHECK(xmlSecTransformIdListFindByHref(xmlSecTransformIdsGet(),
+                                          reinterpret_cast<const xmlChar *>(href.c_str()),
+                                          xmlSecTransformUsageSignatureMethod) == ours);
+  }
+  CHECK(xmlsec::signature_transform("http://www.w3.org/2000/09/xmldsig#dsa-sha1") == nullptr);
 }
