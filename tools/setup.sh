@@ -11,6 +11,8 @@ PACKAGES=(
   libglib2.0-dev libcurl4-openssl-dev
   # header-only / tools
   libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev catch2
+  # HTTP server of the metadata server example (header + shared library)
+  libcpp-httplib-dev
   # local copies of the SAML / XML-DSig / XML-Enc schemas
   opensaml-schemas xmltooling-schemas
   # independent signer for test vectors

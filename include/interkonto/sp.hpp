@@ -77,6 +77,27 @@ struct IdpSettings {
   bool require_encrypted_assertion = false;
 };
 
+// Where an SP's trusted IdPs come from.
+class IdpDirectory {
+public:
+  virtual ~IdpDirectory() = default;
+  // Settings of a trusted IdP, nullptr when unknown. Throws
+  // Error(untrusted_metadata) when the source of trust is unusable (e.g.
+  // the federation metadata has expired: fail closed).
+  virtual std::shared_ptr<const IdpSettings> find(std::string_view entity_id) const = 0;
+};
+
+// A fixed list (IdP metadata files).
+std::shared_ptr<const IdpDirectory> make_static_idp_directory(std::vector<IdpSettings> idps);
+
+class MetadataProvider;
+// Every entity with an IdP role in the federation's current snapshot that
+// matches `filter`, with `defaults` as its settings (entity filled in);
+// `overrides` replace the defaults for single IdPs (matched by entityID).
+std::shared_ptr<const IdpDirectory>
+make_federation_idp_directory(std::shared_ptr<const MetadataProvider> provider, IdpSettings defaults,
+                              EntityFilter filter = {}, std::vector<IdpSettings> overrides = {});
+
 // One parsed, validated assertion.
 struct SamlAttribute {
   std::string name;
@@ -127,6 +148,8 @@ class ResponseValidator {
 public:
   ResponseValidator(std::vector<IdpSettings> idps, std::vector<PrivateKey> decryption_keys,
                     std::shared_ptr<ReplayCache> replay_cache);
+  ResponseValidator(std::shared_ptr<const IdpDirectory> idps, std::vector<PrivateKey> decryption_keys,
+                    std::shared_ptr<ReplayCache> replay_cache);
   ~ResponseValidator();
   ResponseValidator(const ResponseValidator &) = delete;
   ResponseValidator &operator=(const ResponseValidator &) = delete;
@@ -136,7 +159,7 @@ public:
   // Throws Error with the code of a failing check.
   AuthnResult validate(std::string_view message, const ResponseCheck &check) const;
 
-  const IdpSettings *idp(std::string_view entity_id) const;
+  std::shared_ptr<const IdpSettings> idp(std::string_view entity_id) const;
 
 private:
   struct Impl;
@@ -151,7 +174,11 @@ struct SpConfig {
   std::string metadata_path = "/saml/metadata";
   std::optional<Credential> signing;  // signs AuthnRequests
   std::vector<Credential> decryption; // tried in order (key rollover)
-  std::vector<IdpSettings> idps;      // the first is the default IdP
+  std::vector<IdpSettings> idps;      // fixed IdPs; the first is the default IdP
+  // Alternatively (when set, `idps` is not used): the IdPs of a federation,
+  // e.g. make_federation_idp_directory(provider, defaults).
+  std::shared_ptr<const IdpDirectory> idp_directory;
+  std::string default_idp; // entityID used when a login names none
 
   std::string name_id_format{nameid::transient};
   bool allow_create = true;

@@ -438,8 +438,9 @@ std::string IdentityProvider::build_response(const ReceivedAuthnRequest &req,
     xmlAddNextSibling(assertion, wrapper);
     xmlUnlinkNode(assertion);
     xmlAddChild(wrapper, assertion);
-    xmlsec::encrypt_element(doc.get(), assertion, kd.key, encryption_params(kd, opt),
-                            kd.certificate ? &*kd.certificate : nullptr);
+    const std::optional<Certificate> enc_cert = kd.certificate();
+    xmlsec::encrypt_element(doc.get(), assertion, kd.key(), encryption_params(kd, opt),
+                            enc_cert ? &*enc_cert : nullptr);
   }
 
   if (opt.sign_response)

@@ -165,37 +165,61 @@ const SamlAttribute *AuthnResult::attribute(std::string_view name) const {
 }
 
 struct ResponseValidator::Impl {
-  std::vector<IdpSettings> idps;
-  std::vector<std::vector<PublicKey>> signing_keys; // parallel to idps
-  std::unordered_map<std::string, std::size_t> by_entity_id;
+  std::shared_ptr<const IdpDirectory> directory;
   std::vector<PrivateKey> decryption_keys;
   std::shared_ptr<ReplayCache> replay;
 
   AuthnResult validate(std::string_view message, const ResponseCheck &check) const;
 };
 
+namespace {
+
+class StaticIdps final : public IdpDirectory {
+public:
+  explicit StaticIdps(std::vector<IdpSettings> idps) {
+    for (auto &s : idps) {
+      if (!s.entity || !s.entity->idp)
+        throw Error(ErrorCode::config_invalid, "trusted IdP without an IDPSSODescriptor in its metadata");
+      const std::string id = s.entity->entity_id;
+      if (!by_id_.emplace(id, std::make_shared<const IdpSettings>(std::move(s))).second)
+        throw Error(ErrorCode::config_invalid, fmt::format("IdP {} configured twice", clip(id)));
+    }
+  }
+  std::shared_ptr<const IdpSettings> find(std::string_view entity_id) const override {
+    auto it = by_id_.find(std::string(entity_id));
+    return it == by_id_.end() ? nullptr : it->second;
+  }
+
+private:
+  std::unordered_map<std::string, std::shared_ptr<const IdpSettings>> by_id_;
+};
+
+} // namespace
+
+std::shared_ptr<const IdpDirectory> make_static_idp_directory(std::vector<IdpSettings> idps) {
+  return std::make_shared<StaticIdps>(std::move(idps));
+}
+
 ResponseValidator::ResponseValidator(std::vector<IdpSettings> idps, std::vector<PrivateKey> decryption_keys,
+                                     std::shared_ptr<ReplayCache> replay_cache)
+    : ResponseValidator(make_static_idp_directory(std::move(idps)), std::move(decryption_keys),
+                        std::move(replay_cache)) {}
+
+ResponseValidator::ResponseValidator(std::shared_ptr<const IdpDirectory> idps,
+                                     std::vector<PrivateKey> decryption_keys,
                                      std::shared_ptr<ReplayCache> replay_cache)
     : impl_(std::make_unique<Impl>()) {
   xmlsec::ensure_initialized();
-  for (auto &s : idps) {
-    if (!s.entity || !s.entity->idp)
-      throw Error(ErrorCode::config_invalid, "trusted IdP without an IDPSSODescriptor in its metadata");
-    const std::string id = s.entity->entity_id;
-    if (!impl_->by_entity_id.emplace(id, impl_->idps.size()).second)
-      throw Error(ErrorCode::config_invalid, fmt::format("IdP {} configured twice", clip(id)));
-    impl_->signing_keys.push_back(s.entity->idp->signing_keys());
-    impl_->idps.push_back(std::move(s));
-  }
+  if (!idps) throw Error(ErrorCode::config_invalid, "no IdP directory");
+  impl_->directory = std::move(idps);
   impl_->decryption_keys = std::move(decryption_keys);
   impl_->replay = std::move(replay_cache);
 }
 
 ResponseValidator::~ResponseValidator() = default;
 
-const IdpSettings *ResponseValidator::idp(std::string_view entity_id) const {
-  auto it = impl_->by_entity_id.find(std::string(entity_id));
-  return it == impl_->by_entity_id.end() ? nullptr : &impl_->idps[it->second];
+std::shared_ptr<const IdpSettings> ResponseValidator::idp(std::string_view entity_id) const {
+  return impl_->directory->find(entity_id);
 }
 
 AuthnResult ResponseValidator::validate(std::string_view message, const ResponseCheck &check) const {
@@ -272,24 +296,25 @@ AuthnResult ResponseValidator::Impl::validate(std::string_view message, const Re
     fail(ErrorCode::unknown_issuer, "signed Response or encrypted assertion without Response Issuer");
   }
 
-  auto lookup = [&](const std::string &entity_id) -> std::size_t {
-    auto it = by_entity_id.find(entity_id);
-    if (it == by_entity_id.end())
+  // The IdP's settings and keys, looked up once (a federation snapshot may
+  // be swapped meanwhile; this validation keeps the one it started with).
+  std::shared_ptr<const IdpSettings> idp_ptr;
+  std::vector<PublicKey> idp_keys;
+  auto lookup = [&](const std::string &entity_id) {
+    idp_ptr = directory->find(entity_id);
+    if (!idp_ptr || !idp_ptr->entity || !idp_ptr->entity->idp)
       fail(ErrorCode::unknown_issuer, fmt::format("unknown issuer {}", clip(entity_id)));
-    const IdpSettings &s = idps[it->second];
-    if (!s.entity->valid_at(now))
+    if (!idp_ptr->entity->valid_at(now))
       fail(ErrorCode::untrusted_metadata, fmt::format("metadata of {} expired at {}", clip(entity_id),
-                                                      format_datetime(*s.entity->valid_until)));
-    return it->second;
+                                                      format_datetime(*idp_ptr->entity->valid_until)));
+    idp_keys = idp_ptr->entity->idp->signing_keys();
   };
-  std::optional<std::size_t> idp_index;
-  if (resp_issuer) idp_index = lookup(*resp_issuer);
+  if (resp_issuer) lookup(*resp_issuer);
 
   // ---- Response signature (before decryption: it covers the ciphertext) ----
   bool response_signed = false;
   if (!resp_sigs.empty()) {
-    const IdpSettings &s = idps[*idp_index];
-    xmlsec::verify_enveloped(d, root, signing_keys[*idp_index], s.policy);
+    xmlsec::verify_enveloped(d, root, idp_keys, idp_ptr->policy);
     response_signed = true;
   }
 
@@ -303,8 +328,7 @@ AuthnResult ResponseValidator::Impl::validate(std::string_view message, const Re
 
   // ---- decrypt ----
   if (!encrypted.empty()) {
-    const IdpSettings &s = idps[*idp_index];
-    assertion = decrypt_assertion(d, assertion, decryption_keys, s.policy, check.max_size);
+    assertion = decrypt_assertion(d, assertion, decryption_keys, idp_ptr->policy, check.max_size);
     result.was_encrypted = true;
     if (xml::descendants(root, xml::ns_saml, "Assertion").size() != 1 ||
         !xml::descendants(root, xml::ns_saml, "EncryptedAssertion").empty())
@@ -324,14 +348,14 @@ AuthnResult ResponseValidator::Impl::validate(std::string_view message, const Re
   if (resp_issuer && *resp_issuer != a_issuer)
     fail(ErrorCode::issuer_mismatch, fmt::format("Assertion Issuer {} differs from Response Issuer {}",
                                                  clip(a_issuer), clip(*resp_issuer)));
-  if (!idp_index) idp_index = lookup(a_issuer);
-  const IdpSettings &idp = idps[*idp_index];
+  if (!idp_ptr) lookup(a_issuer);
+  const IdpSettings &idp = *idp_ptr;
   result.issuer = a_issuer;
 
   // ---- assertion signature ----
   bool assertion_signed = false;
   if (!xml::children(assertion, xml::ns_ds, "Signature").empty()) {
-    xmlsec::verify_enveloped(d, assertion, signing_keys[*idp_index], idp.policy);
+    xmlsec::verify_enveloped(d, assertion, idp_keys, idp.policy);
     assertion_signed = true;
   }
   if (!response_signed && !assertion_signed)

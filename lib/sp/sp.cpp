@@ -64,7 +64,8 @@ struct ServiceProvider::Impl {
   std::unique_ptr<ResponseValidator> validator;
 
   TimePoint now() const { return clock->now(); }
-  const IdpSettings &idp_for(const std::optional<std::string> &entity_id) const;
+  std::shared_ptr<const IdpDirectory> directory;
+  std::shared_ptr<const IdpSettings> idp_for(const std::optional<std::string> &entity_id) const;
   CookieOptions cookie(std::string path, std::string same_site) const {
     CookieOptions o;
     o.path = std::move(path);
@@ -81,12 +82,20 @@ struct ServiceProvider::Impl {
   }
 };
 
-const IdpSettings &ServiceProvider::Impl::idp_for(const std::optional<std::string> &entity_id) const {
-  if (cfg.idps.empty()) throw Error(ErrorCode::config_invalid, "no IdP configured");
-  if (!entity_id) return cfg.idps.front();
-  for (const auto &i : cfg.idps)
-    if (i.entity->entity_id == *entity_id) return i;
-  throw Error(ErrorCode::request_invalid, "unknown IdP requested");
+std::shared_ptr<const IdpSettings>
+ServiceProvider::Impl::idp_for(const std::optional<std::string> &entity_id) const {
+  std::string id;
+  if (entity_id)
+    id = *entity_id;
+  else if (!cfg.default_idp.empty())
+    id = cfg.default_idp;
+  else if (!cfg.idps.empty())
+    id = cfg.idps.front().entity->entity_id;
+  else
+    throw Error(ErrorCode::request_invalid, "no IdP chosen for the login");
+  auto s = directory->find(id);
+  if (!s) throw Error(ErrorCode::request_invalid, "unknown IdP requested");
+  return s;
 }
 
 ServiceProvider::ServiceProvider(SpConfig config, std::shared_ptr<SessionStore> sessions,
@@ -102,9 +111,10 @@ ServiceProvider::ServiceProvider(SpConfig config, std::shared_ptr<SessionStore> 
     if (i.sign_authn_requests && !config.signing)
       throw Error(ErrorCode::config_invalid, "signed AuthnRequests need an SP signing key");
   }
+  impl_->directory = config.idp_directory ? config.idp_directory : make_static_idp_directory(config.idps);
   std::vector<PrivateKey> dec;
   for (const auto &c : config.decryption) dec.push_back(c.key);
-  impl_->validator = std::make_unique<ResponseValidator>(config.idps, std::move(dec), replay);
+  impl_->validator = std::make_unique<ResponseValidator>(impl_->directory, std::move(dec), replay);
   impl_->cfg = std::move(config);
   impl_->sessions = sessions ? std::move(sessions) : std::make_shared<InMemorySessionStore>();
   impl_->tracker = tracker ? std::move(tracker) : std::make_shared<InMemoryRequestTracker>();
@@ -124,7 +134,10 @@ const ResponseValidator &ServiceProvider::validator() const {
 
 ServiceProvider::BuiltRequest ServiceProvider::build_authn_request(const LoginOptions &opt) const {
   const SpConfig &c = impl_->cfg;
-  const IdpSettings &idp = impl_->idp_for(opt.idp_entity_id);
+  const std::shared_ptr<const IdpSettings> idp_ptr = impl_->idp_for(opt.idp_entity_id);
+  const IdpSettings &idp = *idp_ptr;
+  if (idp.sign_authn_requests && !c.signing)
+    throw Error(ErrorCode::config_invalid, "signed AuthnRequests need an SP signing key");
   const Endpoint *ep = idp.entity->idp->sso_endpoint(idp.authn_request_binding);
   if (ep == nullptr)
     throw Error(ErrorCode::config_invalid, fmt::format("IdP {} has no SingleSignOnService for {}",
@@ -235,7 +248,8 @@ HttpResponse ServiceProvider::start_login(const LoginOptions &opt) const {
     if (!return_to_allowed(return_to))
       throw Error(ErrorCode::request_invalid, "return_to is not an allowed target");
     BuiltRequest br = build_authn_request(opt);
-    const IdpSettings &idp = impl_->idp_for(br.idp_entity_id);
+    const std::shared_ptr<const IdpSettings> idp_ptr = impl_->idp_for(br.idp_entity_id);
+    const IdpSettings &idp = *idp_ptr;
     PendingRequest p;
     p.request_id = br.id;
     p.idp_entity_id = br.idp_entity_id;

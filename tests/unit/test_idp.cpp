@@ -51,10 +51,10 @@ struct Fixture {
     auto e = std::make_shared<Entity>();
     e->entity_id = sp_id;
     SpRole role;
-    role.keys.push_back(
-        KeyDescriptor{KeyDescriptor::Use::signing, sp_sign_key.public_key(), std::nullopt, {}});
-    role.keys.push_back(
-        KeyDescriptor{KeyDescriptor::Use::encryption, sp_enc_key.public_key(), sp_enc_cert, {}});
+    role.keys.push_back(KeyDescriptor{
+        KeyDescriptor::Use::signing, KeyMaterial::from_public_key(sp_sign_key.public_key()), {}});
+    role.keys.push_back(KeyDescriptor{
+        KeyDescriptor::Use::encryption, KeyMaterial::from_certificate_der(sp_enc_cert.der()), {}});
     role.acs.push_back(Endpoint{std::string(binding::post), acs_main, "", 0u, false});
     role.acs.push_back(Endpoint{std::string(binding::post), acs_second, "", 1u, true});
     role.acs.push_back(Endpoint{std::string(binding::redirect), acs_redirect, "", 2u, false});

@@ -111,9 +111,9 @@ TEST_CASE("parse_metadata: an IdP EntityDescriptor", "[metadata]") {
   CHECK_FALSE(sig.front() == encryption_cred().key.public_key());
   const auto enc = idp.encryption_keys();
   REQUIRE(enc.size() == 1);
-  CHECK(enc.front()->key == encryption_cred().key.public_key());
-  REQUIRE(enc.front()->certificate.has_value());
-  CHECK(enc.front()->certificate->der() == encryption_cred().certificate->der());
+  CHECK(enc.front()->key() == encryption_cred().key.public_key());
+  REQUIRE(enc.front()->certificate().has_value());
+  CHECK(enc.front()->certificate()->der() == encryption_cred().certificate->der());
 }
 
 TEST_CASE("parse_metadata: keys without use serve both purposes", "[metadata]") {
@@ -148,7 +148,7 @@ TEST_CASE("parse_metadata: keys without use serve both purposes", "[metadata]") 
   // An explicit encryption key wins over an unspecified one.
   const auto enc = sp.encryption_keys();
   REQUIRE(enc.size() == 1);
-  CHECK(enc.front()->key == encryption_cred().key.public_key());
+  CHECK(enc.front()->key() == encryption_cred().key.public_key());
   REQUIRE(enc.front()->encryption_methods.size() == 2);
   CHECK(enc.front()->encryption_methods[0].algorithm == "http://www.w3.org/2009/xmlenc11#rsa-oaep");
   CHECK(enc.front()->encryption_methods[0].digest == "http://www.w3.org/2001/04/xmlenc#sha256");
@@ -186,7 +186,7 @@ TEST_CASE("parse_metadata: only an unspecified key serves encryption too", "[met
   CHECK(e->sp->signing_keys().size() == 2);
   const auto enc = e->sp->encryption_keys();
   REQUIRE(enc.size() == 1);
-  CHECK(enc.front()->key == any_use_cred().key.public_key());
+  CHECK(enc.front()->key() == any_use_cred().key.public_key());
   CHECK_FALSE(e->sp->authn_requests_signed);
   // No isDefault: the lowest index.
   REQUIRE(e->sp->acs_endpoint(std::nullopt) != nullptr);
@@ -331,8 +331,8 @@ TEST_CASE("make_sp_metadata: schema-valid, and it parses back", "[metadata]") {
   CHECK(sig.front() == signing_cred().key.public_key());
   const auto enc = e.sp->encryption_keys();
   REQUIRE(enc.size() == 2);
-  CHECK(enc[0]->key == encryption_cred().key.public_key());
-  CHECK(enc[1]->key == any_use_cred().key.public_key());
+  CHECK(enc[0]->key() == encryption_cred().key.public_key());
+  CHECK(enc[1]->key() == any_use_cred().key.public_key());
   // The encryption key announces what it can decrypt, GCM first.
   REQUIRE_FALSE(enc[0]->encryption_methods.empty());
   bool gcm = false;

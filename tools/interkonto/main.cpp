@@ -21,6 +21,7 @@
 #include "interkonto/error.hpp"
 #include "interkonto/metadata.hpp"
 #include "interkonto/sp.hpp"
+#include "metadata_cmd.hpp"
 
 namespace ik = interkonto;
 
@@ -262,6 +263,8 @@ int main(int argc, char **argv) {
   vr->add_option("--clock-skew", va.clock_skew, "allowed clock skew in seconds (default 180)");
   vr->add_option("RESPONSE_FILE", va.response_file, "Response as XML or base64 ('-': stdin)")->required();
 
+  CLI::App *metadata = interkonto::cli::add_metadata_command(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -272,6 +275,7 @@ int main(int argc, char **argv) {
     if (*decode) return cmd_decode(decode_input);
     if (*spm) return cmd_sp_metadata(sm);
     if (*vr) return cmd_verify_response(va);
+    if (*metadata) return interkonto::cli::run_metadata_command(metadata);
   } catch (const UsageError &e) {
     std::cerr << "interkonto: " << one_line(e.what()) << "\n";
     return 2;
