@@ -32,6 +32,21 @@ struct DocDeleter {
 };
 using DocPtr = std::unique_ptr<xmlDoc, DocDeleter>;
 
+// Owns a node that may be linked into a tree: unlinks, then frees it.
+struct NodeDeleter {
+  void operator()(xmlNode *n) const noexcept {
+    xmlUnlinkNode(n);
+    xmlFreeNode(n);
+  }
+};
+using NodePtr = std::unique_ptr<xmlNode, NodeDeleter>;
+
+// The array xmlGetNsList returns.
+struct NsListDeleter {
+  void operator()(xmlNs **list) const noexcept { xmlFree(static_cast<void *>(list)); }
+};
+using NsListPtr = std::unique_ptr<xmlNs *, NsListDeleter>;
+
 struct XmlCharDeleter {
   void operator()(xmlChar *p) const noexcept { xmlFree(p); }
 };

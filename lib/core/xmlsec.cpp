@@ -107,17 +107,8 @@ struct KeyDataDeleter {
 };
 using KeyDataPtr = std::unique_ptr<xmlSecKeyData, KeyDataDeleter>;
 
-struct NodeDeleter {
-  void operator()(xmlNode *n) const noexcept {
-    xmlUnlinkNode(n);
-    xmlFreeNode(n);
-  }
-};
-using NodePtr = std::unique_ptr<xmlNode, NodeDeleter>;
-
-struct NsListDeleter {
-  void operator()(xmlNs **l) const noexcept { xmlFree(l); }
-};
+using xml::NodePtr;
+using xml::NsListPtr;
 
 class DSigCtx {
 public:
@@ -612,7 +603,7 @@ std::string serialize_standalone(xmlNode *element) {
   xmlNode *copy = xmlDocCopyNode(element, tmp.get(), 1);
   if (copy == nullptr) throw Error(ErrorCode::internal, "cannot copy the element to encrypt");
   xmlDocSetRootElement(tmp.get(), copy);
-  std::unique_ptr<xmlNs *, NsListDeleter> list{xmlGetNsList(element->doc, element)};
+  NsListPtr list{xmlGetNsList(element->doc, element)};
   if (list) {
     for (xmlNs **ns = list.get(); *ns != nullptr; ++ns) {
       if ((*ns)->prefix == nullptr) continue; // the element's own namespace was reconciled by the copy

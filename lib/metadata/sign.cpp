@@ -31,18 +31,8 @@ const xmlChar *X(const char *s) {
   return reinterpret_cast<const xmlChar *>(s);
 }
 
-struct NodeDeleter {
-  void operator()(xmlNode *n) const noexcept {
-    xmlUnlinkNode(n);
-    xmlFreeNode(n);
-  }
-};
-using NodePtr = std::unique_ptr<xmlNode, NodeDeleter>;
-
-struct NsListDeleter {
-  void operator()(xmlNs **list) const noexcept { xmlFree(static_cast<void *>(list)); }
-};
-using NsListPtr = std::unique_ptr<xmlNs *, NsListDeleter>;
+using xml::NodePtr;
+using xml::NsListPtr;
 
 // Removes `n` from its tree and frees it.
 void remove_node(xmlNode *n) {

@@ -21,38 +21,16 @@
 #include "interkonto/error.hpp"
 #include "interkonto/metadata.hpp"
 #include "interkonto/sp.hpp"
+#include "cli_util.hpp"
 #include "metadata_cmd.hpp"
 
 namespace ik = interkonto;
 
 namespace {
 
-// Bad flags or unusable files: exit 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::string one_line(std::string s) {
-  for (char &c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
-
-std::string read_input(const std::string &path) {
-  if (path == "-") {
-    std::ostringstream ss;
-    ss << std::cin.rdbuf();
-    return ss.str();
-  }
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw UsageError(fmt::format("cannot read {}: not a file", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError(fmt::format("cannot read {}", path));
-  std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw UsageError(fmt::format("cannot read {}", path));
-  return content;
-}
+using interkonto::cli::one_line;
+using interkonto::cli::read_input;
+using interkonto::cli::UsageError;
 
 // ---------------------------------------------------------------- decode
 

@@ -15,6 +15,8 @@
 // 2 usage or I/O errors (unreadable files, unreachable URL, bad flags).
 #include "metadata_cmd.hpp"
 
+#include "cli_util.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -41,22 +43,11 @@ namespace interkonto::cli {
 
 namespace {
 
-// Bad flags, unreadable files, unreachable sources: exit 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 // The document (or its signature, or its validity) failed: exit 1.
 struct Refused {
   std::string code;
   std::string detail;
 };
-
-std::string one_line(std::string s) {
-  for (char &c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
 
 // ------------------------------------------------------------ arguments
 
@@ -108,19 +99,7 @@ Commands &commands() {
 // ------------------------------------------------------------- helpers
 
 std::string read_file(const std::string &path) {
-  if (path == "-") {
-    std::ostringstream ss;
-    ss << std::cin.rdbuf();
-    return ss.str();
-  }
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw UsageError(fmt::format("cannot read {}: not a file", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError(fmt::format("cannot read {}", path));
-  std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw UsageError(fmt::format("cannot read {}", path));
-  return content;
+  return read_input(path);
 }
 
 TimePoint parse_now(const Common &c) {
