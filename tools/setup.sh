@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang-format git ca-certificates curl
   # libraries the library links
   liblasso3-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev zlib1g-dev
-  libglib2.0-dev libcurl4-openssl-dev
+  libglib2.0-dev libcurl4-openssl-dev libicu-dev
   # header-only / tools
   libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev catch2
   # HTTP server of the metadata server example (header + shared library)
@@ -21,6 +21,9 @@ PACKAGES=(
   simplesamlphp php-cli php-xml php-mbstring php8.2-cgi
   # openssl CLI for the benchmark baseline
   openssl
+  # headless browser for the discovery page's e2e test (tests/e2e), and a
+  # real font so that axe-core's contrast checks see rendered text
+  chromium fonts-dejavu-core
 )
 
 SUDO=""
@@ -37,4 +40,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+
+# npm packages of the browser test (tests/e2e: playwright-core, axe-core),
+# exactly as package-lock.json pins them, from the machine's Node.js/npm
+# (not Debian's). playwright-core has no install script; browsers are never
+# downloaded (the test drives Debian's /usr/bin/chromium). Reinstalled when
+# node_modules is missing or package-lock.json changed.
+E2E_DIR="$(cd "$(dirname "$0")/.." && pwd)/tests/e2e"
+if [ -f "$E2E_DIR/package-lock.json" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: npm (Node.js >= 20) is required for tests/e2e" >&2
+    exit 1
+  fi
+  lock_sum=$(sha256sum "$E2E_DIR/package-lock.json" | cut -d' ' -f1)
+  stamp="$E2E_DIR/node_modules/.interkonto-lock.sha256"
+  if [ ! -d "$E2E_DIR/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+    echo "setup: npm ci in tests/e2e"
+    (cd "$E2E_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 600 npm ci --no-audit --no-fund --ignore-scripts)
+    echo "$lock_sum" >"$stamp"
+  else
+    echo "setup: tests/e2e node_modules up to date"
+  fi
 fi

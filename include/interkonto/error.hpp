@@ -40,6 +40,7 @@ enum class ErrorCode {
   authn_context_insufficient,
   decryption_failed,
   untrusted_metadata,
+  attribute_missing, // a required attribute is missing after mapping or release
   // not about a SAML message
   config_invalid,  // unusable configuration, key or metadata file
   request_invalid, // a browser request the endpoint cannot serve

@@ -55,6 +55,8 @@ std::string_view to_string(ErrorCode code) noexcept {
     return "decryption_failed";
   case ErrorCode::untrusted_metadata:
     return "untrusted_metadata";
+  case ErrorCode::attribute_missing:
+    return "attribute_missing";
   case ErrorCode::config_invalid:
     return "config_invalid";
   case ErrorCode::request_invalid:
@@ -89,6 +91,9 @@ std::string_view Error::citizen_message() const noexcept {
     return "Die Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an. / The login has expired. Please "
            "log in "
            "again.";
+  case ErrorCode::attribute_missing:
+    return "Das Nutzerkonto hat nicht alle Angaben übermittelt, die dieser Dienst benötigt. / "
+           "The account did not provide all the data this service needs.";
   case ErrorCode::request_invalid:
     return "Die Anfrage ist ungültig. / The request is invalid.";
   case ErrorCode::config_invalid:

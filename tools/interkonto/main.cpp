@@ -15,6 +15,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "interkonto/attributes.hpp"
 #include "interkonto/bindings.hpp"
 #include "interkonto/clock.hpp"
 #include "interkonto/crypto.hpp"
@@ -140,6 +141,7 @@ struct VerifyArgs {
   std::optional<std::string> now;
   long clock_skew = 180;
   std::string response_file;
+  std::optional<std::string> attribute_map; // FILE or builtin:NAME
 };
 
 nlohmann::ordered_json opt_json(const std::optional<std::string> &v) {
@@ -171,6 +173,14 @@ int cmd_verify_response(const VerifyArgs &a) {
     idps.push_back(std::move(s));
   }
   if (idps.empty()) throw UsageError(fmt::format("{} lists no SAML 2.0 IdP", a.idp_metadata));
+  std::optional<ik::AttributeMap> attribute_map;
+  if (a.attribute_map) {
+    try {
+      attribute_map = ik::AttributeMap::load(*a.attribute_map);
+    } catch (const ik::Error &e) {
+      throw UsageError(fmt::format("--attribute-map: {}", e.detail()));
+    }
+  }
   const std::string input = read_input(a.response_file);
 
   ik::ResponseCheck check;
@@ -193,6 +203,15 @@ int cmd_verify_response(const VerifyArgs &a) {
     nlohmann::ordered_json attrs = nlohmann::ordered_json::object();
     for (const auto &at : r.attributes) attrs[at.name] = at.values;
     j["attributes"] = attrs;
+    if (attribute_map) {
+      const ik::MappedAttributes mapped = attribute_map->map_inbound(r);
+      nlohmann::ordered_json m = nlohmann::ordered_json::object();
+      for (const auto &at : mapped.attributes) m[at.name] = at.values;
+      j["mapped"] = m;
+      j["trustLevel"] = mapped.trust_level
+                            ? nlohmann::ordered_json(std::string(ik::to_string(*mapped.trust_level)))
+                            : nlohmann::ordered_json(nullptr);
+    }
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   } catch (const ik::Error &e) {
@@ -239,6 +258,9 @@ int main(int argc, char **argv) {
   vr->add_flag("--allow-unsolicited", va.allow_unsolicited, "accept a response without InResponseTo");
   vr->add_option("--now", va.now, "RFC 3339 UTC time for every check (default: system clock)");
   vr->add_option("--clock-skew", va.clock_skew, "allowed clock skew in seconds (default 180)");
+  vr->add_option(
+      "--attribute-map", va.attribute_map,
+      "attribute map (YAML file or builtin:NAME); adds \"mapped\" and \"trustLevel\" to the output");
   vr->add_option("RESPONSE_FILE", va.response_file, "Response as XML or base64 ('-': stdin)")->required();
 
   CLI::App *metadata = interkonto::cli::add_metadata_command(app);
