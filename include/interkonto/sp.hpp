@@ -77,6 +77,8 @@ struct IdpSettings {
   bool require_encrypted_assertion = false;
 };
 
+class Discovery; // discovery.hpp
+
 // Where an SP's trusted IdPs come from.
 class IdpDirectory {
 public:
@@ -179,6 +181,9 @@ struct SpConfig {
   // e.g. make_federation_idp_directory(provider, defaults).
   std::shared_ptr<const IdpDirectory> idp_directory;
   std::string default_idp; // entityID used when a login names none
+  // With discovery set, a login that names no IdP takes the hint or the
+  // remembered choice, else the browser is sent to the discovery page.
+  std::shared_ptr<const Discovery> discovery;
 
   std::string name_id_format{nameid::transient};
   bool allow_create = true;
@@ -241,7 +246,9 @@ public:
   // Starts a login: 302 to the IdP (Redirect) or an auto-submit form (POST),
   // records the request ID and sets the browser-binding cookie.
   HttpResponse start_login(const LoginOptions &opt) const;
-  // Handles a request to login_path (?return_to=..&idp=..).
+  // Handles a request to login_path (?return_to=..&idp=..). Without `idp`
+  // and with discovery configured: the preselected IdP, else a 303 to the
+  // discovery page.
   HttpResponse handle_login(const HttpRequest &req) const;
   // The assertion consumer service (HTTP-POST binding).
   AcsOutcome handle_acs(const HttpRequest &req) const;

@@ -3,6 +3,7 @@
 
 #include "core/xml.hpp"
 #include "core/xmlsec.hpp"
+#include "interkonto/discovery.hpp"
 #include "interkonto/sp.hpp"
 
 namespace interkonto {
@@ -288,7 +289,21 @@ HttpResponse ServiceProvider::start_login(const LoginOptions &opt) const {
 HttpResponse ServiceProvider::handle_login(const HttpRequest &req) const {
   LoginOptions o;
   o.return_to = req.query_param("return_to").value_or("");
-  if (auto idp = req.query_param("idp")) o.idp_entity_id = *idp;
+  if (auto idp = req.query_param("idp")) {
+    o.idp_entity_id = *idp;
+  } else if (const auto &d = impl_->cfg.discovery) {
+    if (auto chosen = d->preselected_idp(req)) {
+      o.idp_entity_id = *chosen;
+    } else {
+      if (!o.return_to.empty() && !return_to_allowed(o.return_to))
+        return impl_->fail_page(Error(ErrorCode::request_invalid, "return_to is not an allowed target"));
+      HttpResponse r;
+      r.status = 303;
+      r.set_header("Location", d->page_url(o.return_to.empty() ? impl_->cfg.default_return_to : o.return_to));
+      r.set_header("Cache-Control", "no-store");
+      return r;
+    }
+  }
   return start_login(o);
 }
 
