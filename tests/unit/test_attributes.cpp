@@ -828,7 +828,7 @@ TEST_CASE("attribute maps load from files; unreadable files are refused", "[attr
 }
 
 TEST_CASE("the complete example of docs/attributes.md loads and does what it says", "[attributes]") {
-  std::ifstream f(std::string(INTERKONTO_TEST_DATA_DIR) + "/../../docs/attributes.md");
+  std::ifstream f(std::string(INTERKONTO_SOURCE_DIR) + "/docs/attributes.md");
   REQUIRE(f);
   const std::string doc((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   const auto begin = doc.find("```yaml\n");
