@@ -7,10 +7,15 @@
 
 #include <libxml/tree.h>
 #include <libxml/valid.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include "core/xml.hpp"
 #include "core/xmlsec.hpp"
@@ -27,6 +32,10 @@ constexpr const char *cm_bearer = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 constexpr const char *attrname_format_uri = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri";
 constexpr const char *nameid_entity = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
 constexpr const char *nameid_transient = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+constexpr std::string_view nameid_persistent = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+constexpr std::string_view nameid_unspecified = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+constexpr const char *attr_subject_id = "urn:oasis:names:tc:SAML:attribute:subject-id";
+constexpr const char *attr_pairwise_id = "urn:oasis:names:tc:SAML:attribute:pairwise-id";
 constexpr const char *ac_unspecified = "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified";
 constexpr const char *protocol_enum = "urn:oasis:names:tc:SAML:2.0:protocol";
 constexpr std::string_view ecdsa_sha512 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512";
@@ -46,6 +55,69 @@ std::string random_id() {
     id.push_back(hex[b & 0x0f]);
   }
   return id;
+}
+
+std::string hmac_sha256(std::string_view secret, std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+           reinterpret_cast<const unsigned char *>(data.data()), data.size(), out.data(), &len) == nullptr)
+    throw Error(ErrorCode::internal, "HMAC-SHA256 failed");
+  return std::string(reinterpret_cast<const char *>(out.data()), len);
+}
+
+std::string lower_hex(std::string_view bytes) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(hex[b >> 4]);
+    out.push_back(hex[b & 0x0f]);
+  }
+  return out;
+}
+
+// subject-id / pairwise-id scope: 1..127 of [A-Za-z0-9.-], alphanumeric first.
+bool valid_scope(std::string_view s) {
+  const auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (s.empty() || s.size() > 127 || !alnum(s.front())) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-' || c == '.'; });
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\u00";
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 0x0f]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string last_segment(std::string_view uri) {
+  const std::size_t colon = uri.rfind(':');
+  return std::string(colon == std::string_view::npos ? uri : uri.substr(colon + 1));
+}
+
+// Signature methods the library can produce with a key of this type.
+bool key_can_sign(std::string_view method, const PrivateKey &key) {
+  if (key.type() == KeyType::ec)
+    return method == alg::ecdsa_sha256 || method == alg::ecdsa_sha384 || method == ecdsa_sha512 ||
+           method == alg::ecdsa_sha1;
+  return method == alg::rsa_pss_sha256 || method == alg::rsa_sha256 || method == alg::rsa_sha384 ||
+         method == alg::rsa_sha512 || method == alg::rsa_sha1;
 }
 
 std::string trim(std::string s) {
@@ -224,8 +296,40 @@ struct IdentityProvider::Impl {
     return s;
   }
 
-  std::string signature_method(std::string_view requested) const {
-    return fit_signature_method(requested, config.signing.key);
+  // Request IDs seen, keyed on (SP, ID), with the time until which they are kept.
+  mutable std::mutex replay_mutex;
+  std::map<std::pair<std::string, std::string>, TimePoint> seen_requests;
+
+  // Remembers (sp, id) until `keep_until`; throws Error(replayed) when it was seen.
+  void check_replay(const std::string &sp, const std::string &id, TimePoint now, TimePoint keep_until) {
+    const std::lock_guard<std::mutex> lock(replay_mutex);
+    const auto key = std::make_pair(sp, id);
+    if (const auto it = seen_requests.find(key); it != seen_requests.end()) {
+      if (it->second > now) throw Error(ErrorCode::replayed, "AuthnRequest ID was already used");
+      seen_requests.erase(it);
+    }
+    if (seen_requests.size() >= config.replay_cache_max) {
+      std::erase_if(seen_requests, [&](const auto &e) { return e.second <= now; });
+      if (seen_requests.size() >= config.replay_cache_max)
+        throw Error(ErrorCode::internal, "the request replay cache is full");
+    }
+    seen_requests.emplace(key, keep_until);
+  }
+
+  const ResponseOptions &options_for(std::string_view sp) const {
+    for (const auto &[id, o] : config.per_sp)
+      if (id == sp) return o;
+    return config.default_response;
+  }
+
+  std::string signature_method(std::string_view sp, std::string_view requested) const {
+    const PrivateKey &key = config.signing.key;
+    if (!requested.empty()) return fit_signature_method(requested, key);
+    if (const EntityPtr e = find_sp(config.sps, sp); e && e->sp) {
+      for (const std::string &m : e->sp->signing_methods)
+        if (key_can_sign(m, key) && config.policy.signature_method_allowed(m)) return m;
+    }
+    return std::string(key.type() == KeyType::ec ? alg::ecdsa_sha256 : alg::rsa_pss_sha256);
   }
 };
 
@@ -234,6 +338,8 @@ IdentityProvider::IdentityProvider(IdpConfig config, std::shared_ptr<const Clock
                                    clock ? std::move(clock) : std::make_shared<const SystemClock>())) {
   if (impl_->config.entity_id.empty()) throw Error(ErrorCode::config_invalid, "IdP entity ID is empty");
   if (impl_->config.sso_url.empty()) throw Error(ErrorCode::config_invalid, "IdP SSO URL is empty");
+  if (!impl_->config.subject_id_scope.empty() && !valid_scope(impl_->config.subject_id_scope))
+    throw Error(ErrorCode::config_invalid, "subject_id_scope is not a valid subject-id scope");
 }
 
 IdentityProvider::~IdentityProvider() = default;
@@ -342,7 +448,55 @@ ReceivedAuthnRequest IdentityProvider::receive_authn_request(const HttpRequest &
     for (xmlNode *ref : xml::children(rac, xml::ns_saml, "AuthnContextClassRef"))
       out.requested_class_refs.push_back(trim(xml::text(ref)));
   }
+  if (xmlNode *scoping = xml::first_child(root, xml::ns_samlp, "Scoping")) {
+    if (const auto pc = xml::attr(scoping, "ProxyCount")) {
+      try {
+        std::size_t used = 0;
+        const unsigned long v = std::stoul(*pc, &used);
+        if (used != pc->size() || v > 1000000) throw std::invalid_argument("range");
+        out.proxy_count = static_cast<unsigned>(v);
+      } catch (const std::exception &) {
+        throw Error(ErrorCode::malformed, "Scoping ProxyCount is not a non-negative integer");
+      }
+    }
+    if (xmlNode *list = xml::first_child(scoping, xml::ns_samlp, "IDPList"))
+      for (xmlNode *entry : xml::children(list, xml::ns_samlp, "IDPEntry"))
+        if (const auto pid = xml::attr(entry, "ProviderID")) out.idp_list.push_back(*pid);
+    for (xmlNode *rid : xml::children(scoping, xml::ns_samlp, "RequesterID"))
+      out.requester_ids.push_back(trim(xml::text(rid)));
+  }
+  if (xmlNode *ext = xml::first_child(root, xml::ns_samlp, "Extensions")) {
+    if (xmlNode *ar = xml::first_child(ext, xml::ns_akdb, "AuthenticationRequest")) {
+      out.akdb_version = xml::attr(ar, "Version");
+      out.enable_status_detail = xs_true(xml::attr(ar, "EnableStatusDetail"));
+      if (xmlNode *ras = xml::first_child(ar, xml::ns_akdb, "RequestedAttributes"))
+        for (xmlNode *ra : xml::children(ras, xml::ns_akdb, "RequestedAttribute")) {
+          RequestedAttribute a;
+          a.name = xml::attr(ra, "Name").value_or("");
+          if (a.name.empty()) throw Error(ErrorCode::malformed, "akdb:RequestedAttribute without Name");
+          a.is_required = xs_true(xml::attr(ra, "RequiredAttribute"));
+          out.requested_attributes.push_back(std::move(a));
+        }
+    }
+  }
+
+  // ---- single use: only a request that passed every check consumes its ID
+  impl_->check_replay(out.issuer, out.id, now, *issue_instant + cfg.clock_skew + cfg.assertion_lifetime);
   return out;
+}
+
+ResponseOptions IdentityProvider::options_for(std::string_view sp_entity_id) const {
+  return impl_->options_for(sp_entity_id);
+}
+
+std::string IdentityProvider::signature_method_for(std::string_view sp_entity_id,
+                                                   const ResponseOptions &opt) const {
+  return impl_->signature_method(sp_entity_id, opt.signature_method);
+}
+
+std::string IdentityProvider::build_response(const ReceivedAuthnRequest &req,
+                                             const AuthenticatedSubject &subject) const {
+  return build_response(req, subject, impl_->options_for(req.issuer));
 }
 
 std::string IdentityProvider::build_response(const ReceivedAuthnRequest &req,
@@ -372,11 +526,28 @@ std::string IdentityProvider::build_response(const ReceivedAuthnRequest &req,
   xml::set_attr(a_issuer, "Format", nameid_entity);
 
   // Subject
+  std::string name_id_value = subject.name_id;
+  std::string name_id_format = subject.name_id_format.empty() ? nameid_transient : subject.name_id_format;
+  if (name_id_value.empty()) {
+    const std::string asked = req.name_id_format.value_or(std::string(nameid_unspecified));
+    if (asked == nameid_persistent || opt.persistent_name_id) {
+      if (cfg.pairwise_secret.empty() || subject.stable_key.empty())
+        throw Error(ErrorCode::config_invalid,
+                    "a persistent NameID needs pairwise_secret and the subject's stable_key");
+      name_id_value = base64url_encode_nopad(
+          hmac_sha256(cfg.pairwise_secret, subject.stable_key + "|" + sp_entity->entity_id));
+      name_id_format = std::string(nameid_persistent);
+    } else if (asked == nameid_transient || asked == nameid_unspecified) {
+      name_id_value = random_id();
+      name_id_format = nameid_transient;
+    } else {
+      throw Error(ErrorCode::request_invalid,
+                  "NameIDPolicy Format " + asked.substr(0, 200) + " is not supported");
+    }
+  }
   xmlNode *subj = xml::new_child(assertion, saml, "Subject");
-  xmlNode *name_id =
-      xml::new_child(subj, saml, "NameID", subject.name_id.empty() ? random_id() : subject.name_id);
-  xml::set_attr(name_id, "Format",
-                subject.name_id_format.empty() ? nameid_transient : subject.name_id_format);
+  xmlNode *name_id = xml::new_child(subj, saml, "NameID", name_id_value);
+  xml::set_attr(name_id, "Format", name_id_format);
   xml::set_attr(name_id, "NameQualifier", cfg.entity_id);
   xml::set_attr(name_id, "SPNameQualifier", sp_entity->entity_id);
   xmlNode *sc = xml::new_child(subj, saml, "SubjectConfirmation");
@@ -400,13 +571,34 @@ std::string IdentityProvider::build_response(const ReceivedAuthnRequest &req,
                  subject.authn_context_class_ref.empty() ? std::string(ac_unspecified)
                                                          : subject.authn_context_class_ref);
 
+  // subject-id / pairwise-id (SAML V2.0 Subject Identifier Attributes Profile)
+  std::vector<AuthenticatedSubject::Attribute> attributes = subject.attributes;
+  if (opt.subject_id_attribute || opt.pairwise_id_attribute) {
+    if (cfg.pairwise_secret.empty() || cfg.subject_id_scope.empty() || subject.stable_key.empty())
+      throw Error(ErrorCode::config_invalid,
+                  "subject-id / pairwise-id need pairwise_secret, subject_id_scope and the stable_key");
+    if (opt.subject_id_attribute)
+      attributes.push_back({attr_subject_id,
+                            {lower_hex(hmac_sha256(cfg.pairwise_secret, "subject-id|" + subject.stable_key)) +
+                             "@" + cfg.subject_id_scope},
+                            "subject-id",
+                            ""});
+    if (opt.pairwise_id_attribute)
+      attributes.push_back({attr_pairwise_id,
+                            {lower_hex(hmac_sha256(cfg.pairwise_secret, "pairwise-id|" + subject.stable_key +
+                                                                            "|" + sp_entity->entity_id)) +
+                             "@" + cfg.subject_id_scope},
+                            "pairwise-id",
+                            ""});
+  }
+
   // AttributeStatement
-  if (!subject.attributes.empty()) {
+  if (!attributes.empty()) {
     xmlNs *xsi = declare(assertion, xml::ns_xsi, "xsi");
     declare(assertion, ns_xs, "xs");
     xmlNs *akdb = nullptr;
     xmlNode *stmt = xml::new_child(assertion, saml, "AttributeStatement");
-    for (const AuthenticatedSubject::Attribute &a : subject.attributes) {
+    for (const AuthenticatedSubject::Attribute &a : attributes) {
       xmlNode *attr = xml::new_child(stmt, saml, "Attribute");
       xml::set_attr(attr, "Name", a.name);
       xml::set_attr(attr, "NameFormat", attrname_format_uri);
@@ -423,7 +615,7 @@ std::string IdentityProvider::build_response(const ReceivedAuthnRequest &req,
   }
 
   const Certificate *cert = cfg.signing.certificate ? &*cfg.signing.certificate : nullptr;
-  const std::string sig_method = impl_->signature_method(opt.signature_method);
+  const std::string sig_method = impl_->signature_method(sp_entity->entity_id, opt.signature_method);
   if (opt.sign_assertion)
     xmlsec::sign_enveloped(doc.get(), assertion, a_issuer, cfg.signing.key, sig_method, opt.digest_method,
                            cert);
@@ -452,7 +644,8 @@ std::string IdentityProvider::build_response(const ReceivedAuthnRequest &req,
 
 std::string IdentityProvider::build_error_response(const ReceivedAuthnRequest &req,
                                                    std::string_view status_code,
-                                                   std::string_view second_level) const {
+                                                   std::string_view second_level,
+                                                   const std::vector<std::string> &detail_codes) const {
   const IdpConfig &cfg = impl_->config;
   if (status_code.empty()) throw Error(ErrorCode::internal, "empty status code");
   if (req.acs_url.empty()) throw Error(ErrorCode::request_invalid, "the request has no ACS URL");
@@ -463,11 +656,24 @@ std::string IdentityProvider::build_error_response(const ReceivedAuthnRequest &r
   xml::set_attr(top, "Value", status_code);
   if (!second_level.empty())
     xml::set_attr(xml::new_child(top, sk.samlp, "StatusCode"), "Value", second_level);
+  if (req.enable_status_detail) {
+    std::vector<std::string> codes = detail_codes;
+    if (codes.empty()) codes.push_back(last_segment(second_level.empty() ? status_code : second_level));
+    std::string json = R"({"version":"1.0","errors":[)";
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+      if (i != 0) json += ",";
+      json += R"({"code":")" + json_escape(codes[i]) + "\"}";
+    }
+    json += "]}";
+    xmlNode *detail = xml::new_child(status, sk.samlp, "StatusDetail");
+    xmlNode *akdb_detail = xml::new_child(detail, nullptr, "StatusDetail", json);
+    xmlSetNs(akdb_detail, declare(akdb_detail, xml::ns_akdb, "akdb"));
+  }
   // Signed, so that the SP can tell a real refusal from a forged one.
   const Certificate *cert = cfg.signing.certificate ? &*cfg.signing.certificate : nullptr;
-  ResponseOptions defaults;
+  const ResponseOptions &o = impl_->options_for(req.issuer);
   xmlsec::sign_enveloped(doc.get(), sk.root, sk.issuer, cfg.signing.key,
-                         impl_->signature_method(defaults.signature_method), defaults.digest_method, cert);
+                         impl_->signature_method(req.issuer, o.signature_method), o.digest_method, cert);
   return xml::serialize(doc.get());
 }
 
@@ -506,6 +712,7 @@ std::string IdentityProvider::metadata_xml() const {
                    cfg.signing.certificate->base64());
   }
   xml::new_child(idp, md, "NameIDFormat", nameid_transient);
+  if (!cfg.pairwise_secret.empty()) xml::new_child(idp, md, "NameIDFormat", nameid_persistent);
   for (const std::string_view b : {binding::redirect, binding::post}) {
     xmlNode *sso = xml::new_child(idp, md, "SingleSignOnService");
     xml::set_attr(sso, "Binding", b);

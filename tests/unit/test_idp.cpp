@@ -199,7 +199,9 @@ TEST_CASE("idp: refuses unsigned requests unless allowed", "[idp]") {
           ErrorCode::signature_missing);
   const IdentityProvider lax = f.idp(false);
   REQUIRE(lax.receive_authn_request(redirect_request(xml, nullptr)).id == "_req0001");
-  REQUIRE(lax.receive_authn_request(post_request(xml)).id == "_req0001");
+  RequestParams second;
+  second.id = "_req0002"; // request IDs are single-use
+  REQUIRE(lax.receive_authn_request(post_request(authn_request(second))).id == "_req0002");
   // A signature that is there must still be good, even when not required.
   const PrivateKey other = test::rsa_key(2048, 13);
   REQUIRE(code_of([&] { (void)lax.receive_authn_request(redirect_request(xml, &other)); }) ==
@@ -270,7 +272,9 @@ TEST_CASE("idp: Destination, issuer, time and schema checks", "[idp]") {
 TEST_CASE("idp: the ACS must come from the SP's metadata", "[idp]") {
   const Fixture f;
   const IdentityProvider idp = f.idp();
-  const auto receive = [&](const RequestParams &p) {
+  int n = 0;
+  const auto receive = [&](RequestParams p) {
+    p.id = "_acs" + std::to_string(++n); // request IDs are single-use
     return idp.receive_authn_request(redirect_request(authn_request(p), &f.sp_sign_key));
   };
   RequestParams p;
