@@ -113,7 +113,7 @@ int main() {
                         {"urn:oid:2.5.4.7", {"Düsseldorf"}, "localityName", "SUBSTANTIELL"}};
     ik::ResponseOptions ro;
     ro.encrypt_assertion = true;
-    const std::string response = timed("NRW: signed + encrypted assertion (RSA-SHA256, AES-256-GCM)",
+    const std::string response = timed("NRW: signed + encrypted assertion (RSASSA-PSS, AES-256-GCM)",
                                        [&] { return idp.build_response(received, clara, ro); });
     const ik::HttpResponse form = idp.post_response(received, response);
 
