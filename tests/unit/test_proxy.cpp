@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: EUPL-1.2
+// The IdP/SP proxy in-process: portal -> Servicekonto Thüringen (proxy) ->
+// Servicekonto.NRW (upstream IdP) -> proxy -> portal.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "interkonto/attributes.hpp"
+#include "interkonto/bindings.hpp"
+#include "interkonto/error.hpp"
+#include "interkonto/http.hpp"
+#include "interkonto/idp.hpp"
+#include "interkonto/metadata.hpp"
+#include "interkonto/proxy.hpp"
+#include "interkonto/session.hpp"
+#include "interkonto/sp.hpp"
+#include "unit/saml_fixture.hpp"
+#include "unit/test_keys.hpp"
+
+using namespace interkonto;
+
+namespace {
+
+constexpr const char *kNrw = "https://idp.nrw.example/saml";
+constexpr const char *kNrwSso = "https://idp.nrw.example/saml/sso";
+constexpr const char *kProxyIdp = "https://sk.thueringen.example/idp";
+constexpr const char *kProxySso = "https://sk.thueringen.example/proxy/sso";
+constexpr const char *kProxySp = "https://sk.thueringen.example/sp";
+constexpr const char *kProxyBase = "https://sk.thueringen.example";
+constexpr const char *kPortal = "https://portal.thueringen.example/sp";
+constexpr const char *kPortalBase = "https://portal.thueringen.example";
+
+const Credential &cred(int index, const char *cn) {
+  // One cached credential per index (keys are generated deterministically per index).
+  static std::map<int, Credential> cache;
+  auto it = cache.find(index);
+  if (it == cache.end())
+    it = cache.emplace(index, test::self_signed_cert(test::rsa_key(2048, index), cn)).first;
+  return it->second;
+}
+
+std::string html_unescape(std::string s) {
+  const std::pair<const char *, const char *> table[] = {{"&quot;", "\""}, {"&#39;", "'"},  {"&lt;", "<"},
+                                                         {"&gt;", ">"},    {"&#x3D;", "="}, {"&#43;", "+"},
+                                                         {"&amp;", "&"}};
+  for (const auto &[from, to] : table) {
+    const std::string f = from;
+    for (auto pos = s.find(f); pos != std::string::npos; pos = s.find(f, pos)) {
+      s.replace(pos, f.size(), to);
+      pos += std::string(to).size();
+    }
+  }
+  return s;
+}
+
+std::optional<std::string> form_value(const std::string &html, const std::string &name) {
+  const std::string marker = "name=\"" + name + "\" value=\"";
+  const auto pos = html.find(marker);
+  if (pos == std::string::npos) return std::nullopt;
+  const auto start = pos + marker.size();
+  const auto end = html.find('"', start);
+  if (end == std::string::npos) return std::nullopt;
+  return html_unescape(html.substr(start, end - start));
+}
+
+std::optional<std::string> form_action(const std::string &html) {
+  const std::string marker = "<form method=\"post\" action=\"";
+  const auto pos = html.find(marker);
+  if (pos == std::string::npos) return std::nullopt;
+  const auto start = pos + marker.size();
+  return html_unescape(html.substr(start, html.find('"', start) - start));
+}
+
+// "name=value; ..." of every Set-Cookie, joined for a Cookie header.
+std::string cookie_header(const HttpResponse &r) {
+  std::string out;
+  for (const auto &[n, v] : r.headers)
+    if (n == "Set-Cookie") {
+      if (!out.empty()) out += "; ";
+      out += v.substr(0, v.find(';'));
+    }
+  return out;
+}
+
+std::string query_of(std::string_view location) {
+  const auto q = location.find('?');
+  REQUIRE(q != std::string_view::npos);
+  return std::string(location.substr(q + 1));
+}
+
+HttpRequest post_form(const std::string &path, const std::string &saml_response,
+                      const std::string &relay_state, const std::string &cookies) {
+  HttpRequest r;
+  r.method = "POST";
+  r.path = path;
+  r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  if (!cookies.empty()) r.headers.emplace_back("Cookie", cookies);
+  r.body = "SAMLResponse=" + url_encode(saml_response) + "&RelayState=" + url_encode(relay_state);
+  return r;
+}
+
+AuthenticatedSubject clara(const std::string &class_ref = "STORK-QAA-Level-3") {
+  AuthenticatedSubject s;
+  s.name_id = "AAdzZWNyZXQxMjM0NTY3ODkw";
+  s.authn_context_class_ref = class_ref;
+  s.session_index = "_nrw-session-1";
+  s.attributes = {{"urn:oid:2.5.4.42", {"Clara"}, "givenName", ""},
+                  {"urn:oid:2.5.4.4", {"Schmidt"}, "surname", ""},
+                  {"urn:oid:1.2.40.0.10.2.1.1.55", {"1990-04-01"}, "birthdate", ""},
+                  {"urn:oid:1.2.40.0.10.2.1.1.261.94", {class_ref}, "trustLevel", ""}};
+  return s;
+}
+
+constexpr const char *kAttributeMap = R"(
+profiles: [servicekonto]
+release:
+  "https://portal.thueringen.example/sp":
+    allow: [givenName, surname, trustLevel]
+)";
+
+IdpConfig idp_config(const char *entity, const char *sso, const Credential &signing) {
+  return IdpConfig{.entity_id = entity,
+                   .sso_url = sso,
+                   .signing = signing,
+                   .sps = {},
+                   .require_signed_requests = true,
+                   .clock_skew = std::chrono::seconds{180},
+                   .assertion_lifetime = std::chrono::seconds{300},
+                   .policy = AlgorithmPolicy{}};
+}
+
+struct World {
+  std::shared_ptr<FixedClock> clock = std::make_shared<FixedClock>(test::base_time());
+  std::unique_ptr<Proxy> proxy;
+  std::unique_ptr<IdentityProvider> nrw;
+  std::unique_ptr<ServiceProvider> portal;
+  std::shared_ptr<InMemoryPendingStore> pending = std::make_shared<InMemoryPendingStore>();
+  std::shared_ptr<InMemorySessionStore> portal_sessions = std::make_shared<InMemorySessionStore>();
+
+  explicit World(std::optional<int> portal_min_level = std::nullopt) {
+    const Credential &nrw_cred = cred(40, "idp.nrw.example");
+    const Credential &proxy_idp_cred = cred(41, "sk.thueringen.example idp");
+    const Credential &proxy_sp_cred = cred(42, "sk.thueringen.example sp");
+    const Credential &portal_cred = cred(43, "portal.thueringen.example");
+
+    const EntityPtr nrw_entity =
+        parse_metadata(IdentityProvider(idp_config(kNrw, kNrwSso, nrw_cred), clock).metadata_xml()).front();
+    const EntityPtr proxy_idp_entity =
+        parse_metadata(
+            IdentityProvider(idp_config(kProxyIdp, kProxySso, proxy_idp_cred), clock).metadata_xml())
+            .front();
+
+    SpConfig pc;
+    pc.entity_id = kPortal;
+    pc.base_url = kPortalBase;
+    pc.signing = portal_cred;
+    IdpSettings to_proxy;
+    to_proxy.entity = proxy_idp_entity;
+    pc.idps = {to_proxy};
+    pc.min_trust_level = portal_min_level;
+    portal =
+        std::make_unique<ServiceProvider>(pc, portal_sessions, std::make_shared<InMemoryRequestTracker>(),
+                                          std::make_shared<InMemoryReplayCache>(), clock);
+
+    ProxyConfig c(idp_config(kProxyIdp, kProxySso, proxy_idp_cred));
+    c.idp.sps = {parse_metadata(portal->metadata_xml()).front()};
+    c.sp.entity_id = kProxySp;
+    c.sp.base_url = kProxyBase;
+    c.sp.acs_path = "/proxy/acs";
+    c.sp.metadata_path = "/proxy/sp/metadata";
+    c.sp.signing = proxy_sp_cred;
+    IdpSettings upstream;
+    upstream.entity = nrw_entity;
+    c.sp.idps = {upstream};
+    c.sp.default_idp = kNrw;
+    c.attributes = AttributeMap::from_yaml(kAttributeMap);
+    proxy = std::make_unique<Proxy>(c, pending, std::make_shared<InMemorySessionStore>(),
+                                    std::make_shared<InMemoryRequestTracker>(),
+                                    std::make_shared<InMemoryReplayCache>(), clock);
+
+    IdpConfig nc = idp_config(kNrw, kNrwSso, nrw_cred);
+    nc.sps = {parse_metadata(proxy->sp().metadata_xml()).front()};
+    nrw = std::make_unique<IdentityProvider>(nc, clock);
+  }
+};
+
+struct Run {
+  std::string portal_cookies;
+  std::string proxy_cookies;
+  std::string upstream_response; // base64 SAMLResponse from NRW
+  std::string upstream_relay_state;
+  HttpResponse proxy_answer; // what the proxy sends back to the browser after its ACS
+};
+
+// portal start_login -> proxy SSO -> NRW -> proxy ACS.
+Run run_to_proxy_acs(World &w, const AuthenticatedSubject &subject) {
+  Run run;
+  LoginOptions opt;
+  opt.return_to = "/bauvoranfrage";
+  const HttpResponse start = w.portal->start_login(opt);
+  REQUIRE(start.status == 302);
+  const auto to_proxy = start.header("Location");
+  REQUIRE(to_proxy);
+  REQUIRE(to_proxy->starts_with(std::string(kProxySso) + "?"));
+  run.portal_cookies = cookie_header(start);
+
+  HttpRequest sso;
+  sso.method = "GET";
+  sso.path = "/proxy/sso";
+  sso.raw_query = query_of(*to_proxy);
+  const HttpResponse upstream = w.proxy->handle(sso);
+  REQUIRE(upstream.status == 302);
+  const auto to_nrw = upstream.header("Location");
+  REQUIRE(to_nrw);
+  REQUIRE(to_nrw->starts_with(std::string(kNrwSso) + "?"));
+  run.proxy_cookies = cookie_header(upstream);
+  REQUIRE_FALSE(run.proxy_cookies.empty());
+  CHECK(w.pending->size() == 1);
+
+  HttpRequest at_nrw;
+  at_nrw.method = "GET";
+  at_nrw.path = "/saml/sso";
+  at_nrw.raw_query = query_of(*to_nrw);
+  const ReceivedAuthnRequest rec = w.nrw->receive_authn_request(at_nrw);
+  CHECK(rec.issuer == kProxySp);
+  const HttpResponse page = w.nrw->post_response(rec, w.nrw->build_response(rec, subject));
+  REQUIRE(page.status == 200);
+  CHECK(form_action(page.body) == std::optional<std::string>(std::string(kProxyBase) + "/proxy/acs"));
+  run.upstream_response = form_value(page.body, "SAMLResponse").value_or("");
+  run.upstream_relay_state = form_value(page.body, "RelayState").value_or("");
+  REQUIRE_FALSE(run.upstream_response.empty());
+
+  run.proxy_answer = w.proxy->handle(
+      post_form("/proxy/acs", run.upstream_response, run.upstream_relay_state, run.proxy_cookies));
+  return run;
+}
+
+AcsOutcome portal_acs(World &w, const Run &run) {
+  REQUIRE(run.proxy_answer.status == 200);
+  CHECK(form_action(run.proxy_answer.body) ==
+        std::optional<std::string>(std::string(kPortalBase) + "/saml/acs"));
+  const auto saml = form_value(run.proxy_answer.body, "SAMLResponse");
+  REQUIRE(saml);
+  const auto rs = form_value(run.proxy_answer.body, "RelayState").value_or("");
+  return w.portal->handle_acs(post_form("/saml/acs", *saml, rs, run.portal_cookies));
+}
+
+const std::vector<std::string> *session_values(const Session &s, std::string_view name) {
+  for (const auto &[n, v] : s.attributes)
+    if (n == name) return &v;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("proxy: Clara logs in at the portal through NRW", "[proxy]") {
+  World w;
+  const Run run = run_to_proxy_acs(w, clara());
+  const AcsOutcome out = portal_acs(w, run);
+  INFO((out.error ? std::string(to_string(out.error->code())) + ": " + out.error->detail() : std::string()));
+  REQUIRE_FALSE(out.error.has_value());
+  REQUIRE(out.session.has_value());
+  REQUIRE(out.result.has_value());
+  CHECK(out.response.header("Location") == std::optional<std::string_view>("/bauvoranfrage"));
+  CHECK(out.result->issuer == kProxyIdp);
+  CHECK(out.session->idp_entity_id == kProxyIdp);
+
+  const auto *given = session_values(*out.session, "urn:oid:2.5.4.42");
+  const auto *sur = session_values(*out.session, "urn:oid:2.5.4.4");
+  REQUIRE(given != nullptr);
+  REQUIRE(sur != nullptr);
+  CHECK(*given == std::vector<std::string>{"Clara"});
+  CHECK(*sur == std::vector<std::string>{"Schmidt"});
+  // Not released to this portal.
+  CHECK(session_values(*out.session, "urn:oid:1.2.40.0.10.2.1.1.55") == nullptr);
+  // Trust level passed through, not raised.
+  CHECK(out.session->authn_context_class_ref == "STORK-QAA-Level-3");
+  CHECK(effective_trust_level(*out.result) == 3);
+  // NRW's NameID is not passed on as is.
+  CHECK(out.session->name_id != "AAdzZWNyZXQxMjM0NTY3ODkw");
+  // The pending request is consumed.
+  CHECK(w.pending->size() == 0);
+}
+
+TEST_CASE("proxy: upstream level below the portal's minimum -> SAML error to the portal", "[proxy]") {
+  World w(4); // the portal asks for STORK-QAA-Level-4, NRW delivers 3
+  const Run run = run_to_proxy_acs(w, clara("STORK-QAA-Level-3"));
+  const AcsOutcome out = portal_acs(w, run);
+  REQUIRE(out.error.has_value());
+  CHECK(out.error->code() == ErrorCode::status_not_success);
+  CHECK_FALSE(out.session.has_value());
+  CHECK(w.pending->size() == 0);
+}
+
+TEST_CASE("proxy: a replayed upstream response is refused", "[proxy]") {
+  World w;
+  const Run run = run_to_proxy_acs(w, clara());
+  REQUIRE(run.proxy_answer.status == 200);
+  REQUIRE(form_value(run.proxy_answer.body, "SAMLResponse").has_value());
+  // The same upstream response posted again (same browser, same cookies).
+  const HttpResponse again = w.proxy->handle(
+      post_form("/proxy/acs", run.upstream_response, run.upstream_relay_state, run.proxy_cookies));
+  CHECK(again.status == 403);
+  CHECK_FALSE(form_value(again.body, "SAMLResponse").has_value());
+}
+
+TEST_CASE("proxy: unknown routes and a request from an unknown portal", "[proxy]") {
+  World w;
+  HttpRequest r;
+  r.path = "/nowhere";
+  CHECK(w.proxy->handle(r).status == 404);
+  r.path = "/proxy/sso";
+  r.raw_query = "SAMLRequest=bm9uc2Vuc2U";
+  const HttpResponse bad = w.proxy->handle(r);
+  CHECK(bad.status == 400);
+  CHECK(w.pending->size() == 0);
+  r.path = "/proxy/sp/metadata";
+  r.raw_query.clear();
+  const HttpResponse md = w.proxy->handle(r);
+  CHECK(md.status == 200);
+  CHECK(md.body.find(kProxySp) != std::string::npos);
+}
