@@ -126,6 +126,13 @@ public:
   // rules for all IdPs), nullopt when unmapped. The first rule wins.
   std::optional<std::string> canonical_name(std::string_view saml_name, std::string_view idp = "*") const;
 
+  // The reverse of canonical_name: the SAML attribute Name the IdP's rules
+  // in effect map to `canonical` (the first one configured), nullopt if none.
+  std::optional<std::string> inbound_name(std::string_view canonical, std::string_view idp = "*") const;
+  // The canonical name an outbound SAML attribute Name comes from (the
+  // portal's vocabulary back to canonical), nullopt when no outbound rule has it.
+  std::optional<std::string> canonical_from_outbound(std::string_view saml_name) const;
+
   // SAML attributes for an assertion to a portal (the outbound rules).
   // `trust_level` is the akdb:TrustLevel (AKDB words) where the rule asks for it.
   std::vector<SamlAttribute> map_outbound(const MappedAttributes &attributes) const;

@@ -93,6 +93,8 @@ public:
   std::optional<std::string> preselected_idp(const HttpRequest &req) const;
   // The page URL (path + query) for a login that should continue to `return_to`.
   std::string page_url(std::string_view return_to, std::string_view lang = {}) const;
+  // The configuration's page_path (the routes handle() serves start with it).
+  const std::string &page_path() const;
 
 private:
   struct Impl;

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "interkonto/attributes.hpp"
 #include "interkonto/clock.hpp"
@@ -31,38 +33,74 @@ namespace interkonto {
 
 // A portal's AuthnRequest waiting for the upstream login.
 struct PendingPortalRequest {
-  std::string key; // random, travels in the upstream login's return_to
+  std::string key; // random; the upstream RelayState and the discovery state carry it
   ReceivedAuthnRequest request;
   std::optional<int> min_trust_level; // STORK level the portal asked for
-  std::string upstream_idp;
+  std::string upstream_idp;           // set when the upstream request is sent
+  std::string upstream_request_id;
   TimePoint created;
-  TimePoint expires;
+  TimePoint upstream_started{};
+  TimePoint expires; // after this the login cannot complete; the portal gets an error
 };
 
-// Where pending portal requests wait (in memory here; Redis next).
+// Where pending portal requests wait (in memory here; Redis next). A store
+// keeps an entry for a while after `expires` (the in-memory one: for
+// `retain_after_expiry`), so that a late upstream answer still reaches the
+// portal as a SAML error instead of a dead end.
 class PendingStore {
 public:
   virtual ~PendingStore() = default;
+  // Stores or replaces the entry with this key.
   virtual void put(PendingPortalRequest req) = 0;
-  // Removes and returns the request (single use). nullopt if unknown or expired.
+  // The entry, left in place (expired ones included while retained).
+  virtual std::optional<PendingPortalRequest> get(std::string_view key, TimePoint now) const = 0;
+  // Removes and returns the entry (single use; expired ones included while retained).
   virtual std::optional<PendingPortalRequest> take(std::string_view key, TimePoint now) = 0;
 };
 
-// Thread-safe, bounded (expired entries are purged first, then the oldest
-// to expire is dropped when full).
+// Thread-safe, bounded (entries past retention are purged first, then the
+// one expiring first is dropped when full).
 class InMemoryPendingStore final : public PendingStore {
 public:
-  explicit InMemoryPendingStore(std::size_t max_entries = 100'000) : max_(max_entries) {}
+  explicit InMemoryPendingStore(std::size_t max_entries = 100'000,
+                                std::chrono::seconds retain_after_expiry = std::chrono::hours(1))
+      : max_(max_entries), retain_(retain_after_expiry) {}
   void put(PendingPortalRequest req) override;
+  std::optional<PendingPortalRequest> get(std::string_view key, TimePoint now) const override;
   std::optional<PendingPortalRequest> take(std::string_view key, TimePoint now) override;
   std::size_t size() const;
 
 private:
-  void purge_locked(TimePoint now);
+  void purge_locked(TimePoint now) const;
+  void erase_locked(const std::string &key) const;
   mutable std::mutex mu_;
   std::size_t max_;
-  std::unordered_map<std::string, PendingPortalRequest> pending_;
-  std::multimap<TimePoint, std::string> by_expiry_;
+  std::chrono::seconds retain_;
+  mutable std::unordered_map<std::string, PendingPortalRequest> pending_;
+  mutable std::multimap<TimePoint, std::string> by_expiry_;
+};
+
+// One record per proxied login (or refused portal request that reached the
+// proxy's logic), for the operator's audit trail. Never personal values:
+// attribute names only.
+struct ProxyAuditRecord {
+  std::string portal;            // the portal's entityID
+  std::string portal_request_id; // its AuthnRequest ID
+  std::string upstream_idp;      // empty when no upstream request was sent
+  std::string upstream_request_id;
+  std::optional<int> requested_level; // STORK level the portal asked for
+  std::optional<int> delivered_level; // what the upstream IdP delivered
+  std::optional<int> issued_level;    // what the portal got (never above delivered)
+  bool success = false;
+  std::string cause;                  // error code (e.g. "status_not_success", "expired"), empty on success
+  std::string portal_status;          // SAML status sent to the portal (second-level code if any)
+  std::vector<std::string> released;  // canonical attribute names released
+  std::vector<std::string> withheld;  // canonical attribute names withheld by the release policy
+  std::chrono::milliseconds total{0}; // portal request to portal response
+  std::chrono::milliseconds upstream{0}; // upstream request to upstream response
+
+  // One-line JSON object (what the log sink receives after "interkonto audit ").
+  std::string to_json() const;
 };
 
 struct ProxyConfig {
@@ -71,10 +109,22 @@ struct ProxyConfig {
   IdpConfig idp;                       // toward the portals (idp.sps: their SP metadata)
   std::string sso_path = "/proxy/sso"; // local path of idp.sso_url
   std::string idp_metadata_path = "/proxy/idp/metadata";
-  SpConfig sp;                            // toward the upstream IdPs (acs_path, metadata_path)
+  // Toward the upstream IdPs: acs_path, metadata_path and login_path (where
+  // the discovery page continues: set DiscoveryConfig::login_path to it) are
+  // served by the proxy; sp.discovery, when set, is served too and shown
+  // when the portal's request names no IdP (no hint, no remembered choice,
+  // no single IDPList entry); without it sp.default_idp is used.
+  SpConfig sp;
   std::optional<AttributeMap> attributes; // nullopt: builtin:servicekonto
   std::chrono::seconds pending_lifetime{600};
-  std::string continue_path = "/proxy/continue"; // return_to of the upstream login (carries the key)
+  std::string continue_path = "/proxy/continue"; // return_to carrying the pending key through discovery
+  // ProxyCount sent upstream: the portal's ProxyCount - 1 when it sent one,
+  // never more than this (loop protection).
+  unsigned upstream_proxy_count = 1;
+  // Ask the upstream IdP (AKDB extension) for the attributes the portal requested.
+  bool forward_requested_attributes = true;
+  // Receives the audit record too (the log sink always does, at info).
+  std::function<void(const ProxyAuditRecord &)> audit;
 };
 
 class Proxy {
@@ -86,8 +136,9 @@ public:
   Proxy(const Proxy &) = delete;
   Proxy &operator=(const Proxy &) = delete;
 
-  // Routes: sso_path (GET Redirect / POST), sp.acs_path (POST), both metadata
-  // documents; anything else is a 404.
+  // Routes: sso_path (GET Redirect / POST), sp.login_path (GET, from
+  // discovery), sp.acs_path (POST), the discovery routes, both metadata
+  // documents; anything else is a 404. Thread-safe.
   HttpResponse handle(const HttpRequest &req) const;
 
   const IdentityProvider &idp() const;
@@ -97,5 +148,13 @@ private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The SAML status (top-level, second-level) the proxy sends a portal for a
+// failed upstream login: the upstream IdP's own second-level code when it is
+// one a portal can act on (AuthnFailed, NoAuthnContext, NoPassive,
+// RequestDenied, UnknownPrincipal, ...), NoAuthnContext for a trust level
+// below the minimum, AuthnFailed for anything else.
+std::pair<std::string_view, std::string_view> proxy_status_for(ErrorCode code,
+                                                               const std::optional<SamlStatus> &upstream);
 
 } // namespace interkonto

@@ -214,13 +214,43 @@ struct LoginOptions {
   std::optional<bool> force_authn;
   std::optional<bool> is_passive;
   std::optional<int> min_trust_level;
+  // The RelayState sent along (1..80 printable ASCII bytes); empty: a fresh
+  // random one. The ACS accepts the response only with this value back.
+  std::string relay_state;
+  // Replaces SpConfig::akdb_extension for this login (e.g. the attributes a
+  // proxied portal asked for).
+  std::optional<AkdbRequestExtension> akdb_extension;
+  // samlp:Scoping: ProxyCount and RequesterID (a proxy names the requesters
+  // it acts for, so a loop can be detected).
+  std::optional<unsigned> proxy_count;
+  std::vector<std::string> requester_ids;
 };
+
+// The status of a SAML Response that is not Success.
+struct SamlStatus {
+  std::string code;         // top-level StatusCode Value
+  std::string second_level; // nested StatusCode Value, may be empty
+  std::string message;      // StatusMessage (untrusted text, bounded), may be empty
+};
+
+// The top-level status of a Response (XML or base64 form value), read with
+// the safe parser; nullopt when the message is not a readable Response.
+std::optional<SamlStatus> response_status(std::string_view message,
+                                          std::size_t max_size = default_message_limit);
 
 struct AcsOutcome {
   HttpResponse response; // 303 to return_to with a fresh session cookie, or an error page
   std::optional<Session> session;
   std::optional<AuthnResult> result;
   std::optional<Error> error;
+  // The RelayState that came with the POST (bounded to 80 bytes; empty when
+  // longer or absent). Authenticated only when `result` is set.
+  std::string relay_state;
+  // The AuthnRequest this response answered (consumed from the tracker);
+  // set when the response was accepted.
+  std::optional<PendingRequest> request;
+  // For error == status_not_success: the status the IdP sent.
+  std::optional<SamlStatus> status;
 };
 
 class ServiceProvider {

@@ -685,6 +685,32 @@ std::optional<std::string> AttributeMap::canonical_name(std::string_view saml_na
   return std::nullopt;
 }
 
+std::optional<std::string> AttributeMap::inbound_name(std::string_view canonical,
+                                                      std::string_view idp) const {
+  const Impl &m = *impl_;
+  auto search = [&](const RuleIndex &index) -> std::optional<std::string> {
+    for (const std::string &from : index.order) {
+      // Only names whose rules in effect for this IdP are the ones in `index`.
+      const std::vector<InRule> *rules = m.rules_for(from, idp, nullptr);
+      if (rules == nullptr || rules != index.find(from)) continue;
+      for (const InRule &r : *rules)
+        if (!r.drop && r.to == canonical) return from;
+    }
+    return std::nullopt;
+  };
+  if (auto i = m.idp.find(idp); i != m.idp.end())
+    if (auto n = search(i->second)) return n;
+  if (auto n = search(m.all_rules)) return n;
+  return search(m.profile_rules);
+}
+
+std::optional<std::string> AttributeMap::canonical_from_outbound(std::string_view saml_name) const {
+  const std::string key = attributes::strip_spaces(saml_name);
+  for (const OutRule &rule : impl_->outbound)
+    if (rule.name == key) return rule.from;
+  return std::nullopt;
+}
+
 // ------------------------------------------------------------- outbound
 
 std::vector<SamlAttribute> AttributeMap::map_outbound(const MappedAttributes &attrs) const {

@@ -1214,6 +1214,10 @@ std::string Discovery::page_url(std::string_view return_to, std::string_view lan
   return url;
 }
 
+const std::string &Discovery::page_path() const {
+  return impl_->cfg.page_path;
+}
+
 std::string external_discovery_url(std::string_view ds_url, std::string_view sp_entity_id,
                                    std::string_view return_url, std::string_view return_id_param,
                                    bool is_passive) {

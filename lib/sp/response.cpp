@@ -71,6 +71,34 @@ std::string status_detail(const xmlNode *status) {
   return d;
 }
 
+// Reads a Response's status; the message is XML or its base64 form.
+std::optional<SamlStatus> read_status(std::string_view message, std::size_t max_size) {
+  try {
+    std::string decoded;
+    std::string_view text = message;
+    if (!looks_like_xml(message)) {
+      if (message.size() > max_size * 2 + 1024) return std::nullopt;
+      decoded = base64_decode(message);
+      text = decoded;
+    }
+    xml::DocPtr doc = xml::parse(text, max_size);
+    const xmlNode *root = xmlDocGetRootElement(doc.get());
+    if (!xml::is(root, xml::ns_samlp, "Response")) return std::nullopt;
+    const xmlNode *status = xml::first_child(root, xml::ns_samlp, "Status");
+    const xmlNode *code = xml::first_child(status, xml::ns_samlp, "StatusCode");
+    if (code == nullptr) return std::nullopt;
+    SamlStatus out;
+    out.code = clip(xml::attr(code, "Value").value_or(""));
+    if (const xmlNode *sub = xml::first_child(code, xml::ns_samlp, "StatusCode"))
+      out.second_level = clip(xml::attr(sub, "Value").value_or(""));
+    if (const xmlNode *msg = xml::first_child(status, xml::ns_samlp, "StatusMessage"))
+      out.message = clip(xml::text(msg));
+    return out;
+  } catch (const Error &) {
+    return std::nullopt;
+  }
+}
+
 struct ParserCtxtFree {
   void operator()(xmlNode *n) const noexcept { xmlFreeNodeList(n); }
 };
@@ -220,6 +248,10 @@ ResponseValidator::~ResponseValidator() = default;
 
 std::shared_ptr<const IdpSettings> ResponseValidator::idp(std::string_view entity_id) const {
   return impl_->directory->find(entity_id);
+}
+
+std::optional<SamlStatus> response_status(std::string_view message, std::size_t max_size) {
+  return read_status(message, max_size);
 }
 
 AuthnResult ResponseValidator::validate(std::string_view message, const ResponseCheck &check) const {

@@ -160,8 +160,10 @@ ServiceProvider::BuiltRequest ServiceProvider::build_authn_request(const LoginOp
       out.id, format_datetime(std::chrono::floor<std::chrono::seconds>(impl_->now())), esc(ep->location),
       esc(c.acs_url()), binding::post, force ? " ForceAuthn=\"true\"" : "",
       passive ? " IsPassive=\"true\"" : "", esc(c.entity_id));
-  if (c.akdb_extension) {
-    const auto &a = *c.akdb_extension;
+  const std::optional<AkdbRequestExtension> &akdb =
+      opt.akdb_extension ? opt.akdb_extension : c.akdb_extension;
+  if (akdb) {
+    const auto &a = *akdb;
     x += fmt::format(
         "<samlp:Extensions><akdb:AuthenticationRequest xmlns:akdb=\"https://www.akdb.de/request/2018/09\" "
         "Version=\"{}\"{}>",
@@ -210,6 +212,14 @@ ServiceProvider::BuiltRequest ServiceProvider::build_authn_request(const LoginOp
                      "</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>",
                      stork_level_uri(*level));
   }
+  if (opt.proxy_count || !opt.requester_ids.empty()) {
+    x += "<samlp:Scoping";
+    if (opt.proxy_count) x += fmt::format(" ProxyCount=\"{}\"", *opt.proxy_count);
+    x += ">";
+    for (const auto &r : opt.requester_ids)
+      x += fmt::format("<samlp:RequesterID>{}</samlp:RequesterID>", esc(r));
+    x += "</samlp:Scoping>";
+  }
   x += "</samlp:AuthnRequest>";
 
   if (out.binding == binding::post && idp.sign_authn_requests) {
@@ -255,7 +265,16 @@ HttpResponse ServiceProvider::start_login(const LoginOptions &opt) const {
     p.request_id = br.id;
     p.idp_entity_id = br.idp_entity_id;
     p.browser_binding = random_id();
-    p.relay_state = random_id(); // opaque, 22 bytes (<= 80)
+    if (opt.relay_state.empty()) {
+      p.relay_state = random_id(); // opaque, 22 bytes (<= 80)
+    } else {
+      if (opt.relay_state.size() > 80)
+        throw Error(ErrorCode::config_invalid, "RelayState longer than 80 bytes");
+      for (char ch : opt.relay_state)
+        if (static_cast<unsigned char>(ch) < 0x21 || static_cast<unsigned char>(ch) > 0x7e)
+          throw Error(ErrorCode::config_invalid, "RelayState must be printable ASCII");
+      p.relay_state = opt.relay_state;
+    }
     p.return_to = return_to;
     p.min_trust_level = opt.min_trust_level ? opt.min_trust_level : c.min_trust_level;
     p.expires = impl_->now() + std::chrono::duration_cast<std::chrono::milliseconds>(c.request_lifetime);
@@ -316,6 +335,7 @@ AcsOutcome ServiceProvider::handle_acs(const HttpRequest &req) const {
     if (!saml_response) throw Error(ErrorCode::request_invalid, "no SAMLResponse in the POST");
     const std::string relay_state = req.form_param("RelayState").value_or("");
     if (relay_state.size() > 80) throw Error(ErrorCode::request_invalid, "RelayState longer than 80 bytes");
+    out.relay_state = relay_state;
 
     std::optional<PendingRequest> pending;
     ResponseCheck check;
@@ -327,13 +347,22 @@ AcsOutcome ServiceProvider::handle_acs(const HttpRequest &req) const {
     check.max_size = c.max_message_size;
     check.schema_validation = c.schema_validation;
     check.accept_in_response_to = [&](std::string_view irt) {
-      pending = impl_->tracker->take(irt, check.now); // single use, even if later checks fail
-      if (!pending) return false;
-      const auto bound = req.cookie(c.request_cookie_name + pending->request_id);
+      auto taken = impl_->tracker->take(irt, check.now); // single use, even if later checks fail
+      if (!taken) return false;
+      const auto bound = req.cookie(c.request_cookie_name + taken->request_id);
       // The response must come back to the browser that started the login.
-      return bound && *bound == pending->browser_binding && relay_state == pending->relay_state;
+      if (!bound || *bound != taken->browser_binding || relay_state != taken->relay_state) return false;
+      pending = std::move(taken);
+      return true;
     };
-    AuthnResult res = impl_->validator->validate(*saml_response, check);
+    AuthnResult res;
+    try {
+      res = impl_->validator->validate(*saml_response, check);
+    } catch (const Error &e) {
+      if (e.code() == ErrorCode::status_not_success)
+        out.status = response_status(*saml_response, c.max_message_size);
+      throw;
+    }
     if (pending && pending->idp_entity_id != res.issuer)
       throw Error(ErrorCode::issuer_mismatch, "the response comes from another IdP than the request went to");
     const auto min_level = pending ? pending->min_trust_level : c.min_trust_level;
@@ -375,6 +404,7 @@ AcsOutcome ServiceProvider::handle_acs(const HttpRequest &req) const {
     out.response = std::move(r);
     out.session = std::move(s);
     out.result = std::move(res);
+    out.request = std::move(pending);
   } catch (const Error &e) {
     out.response = impl_->fail_page(e);
     out.error = e;
