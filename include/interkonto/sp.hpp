@@ -251,6 +251,9 @@ struct AcsOutcome {
   std::optional<PendingRequest> request;
   // For error == status_not_success: the status the IdP sent.
   std::optional<SamlStatus> status;
+  // Effective STORK level of a response that passed validation, also when
+  // it was then refused for being below the minimum (for audit records).
+  std::optional<int> trust_level;
 };
 
 class ServiceProvider {

@@ -415,6 +415,7 @@ HttpResponse Proxy::Impl::handle_acs(const HttpRequest &req) const {
 
   ProxyAuditRecord rec = record_for(*p);
   rec.upstream = since(p->upstream_started, now);
+  rec.delivered_level = out.trust_level;
   auto with_cookies = [&](HttpResponse r) {
     // Clear the upstream request cookie; the proxy keeps no SP session for the browser.
     for (const auto &[name, value] : out.response.headers)

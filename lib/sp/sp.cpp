@@ -366,7 +366,8 @@ AcsOutcome ServiceProvider::handle_acs(const HttpRequest &req) const {
     if (pending && pending->idp_entity_id != res.issuer)
       throw Error(ErrorCode::issuer_mismatch, "the response comes from another IdP than the request went to");
     const auto min_level = pending ? pending->min_trust_level : c.min_trust_level;
-    if (min_level && effective_trust_level(res) < *min_level)
+    out.trust_level = effective_trust_level(res);
+    if (min_level && *out.trust_level < *min_level)
       throw Error(ErrorCode::authn_context_insufficient,
                   fmt::format("trust level below the required {}", stork_level_uri(*min_level)));
 

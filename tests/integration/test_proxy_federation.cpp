@@ -600,6 +600,10 @@ TEST_CASE("proxy federation: upstream failures reach the portal as SAML errors",
     require_portal_error(out, status::no_authn_context);
     REQUIRE(f.audits.size() == 1);
     CHECK(f.audits.front().cause == "authn_context_insufficient");
+    CHECK(f.audits.front().delivered_level == std::optional<int>(2));
+    CHECK(f.audits.front().requested_level == std::optional<int>(3));
+    CHECK_FALSE(f.audits.front().issued_level.has_value());
+    CHECK(f.audits.front().portal_status == "NoAuthnContext");
   }
   SECTION("the citizen cancels at the upstream IdP") {
     const auto portal = f.portal({});
