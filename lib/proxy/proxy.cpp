@@ -454,7 +454,12 @@ HttpResponse Proxy::Impl::handle_acs(const HttpRequest &req) const {
 
     AuthenticatedSubject subject;
     if (level > 0) subject.authn_context_class_ref = stork_level_uri(level);
-    subject.stable_key = res.issuer + "!" + res.name_id;
+    // The key of pairwise-persistent NameIDs for the portal: the upstream's
+    // persistent NameID, else its bPK2, else (not stable) the NameID itself.
+    std::string stable = res.name_id;
+    if (res.name_id_format.value_or("") != nameid::persistent)
+      if (const auto bpk = mapped.values("bPK2"); !bpk.empty()) stable = "bPK2:" + bpk.front();
+    subject.stable_key = res.issuer + "!" + stable;
     subject.session_index = random_id();
     for (const auto &a : attributes.map_outbound(released.attributes))
       subject.attributes.push_back({a.name, a.values, a.friendly_name, a.trust_level});

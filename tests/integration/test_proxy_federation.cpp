@@ -205,6 +205,7 @@ struct PortalOptions {
   std::optional<int> min_level = std::nullopt;
   bool sign = true;
   std::vector<AkdbRequestExtension::RequestedAttribute> requested = {};
+  std::string name_id_format = std::string(nameid::transient);
 };
 
 struct Federation {
@@ -227,12 +228,14 @@ struct Federation {
 
   EntityPtr proxy_idp_entity;
 
-  explicit Federation(std::optional<unsigned> upstream_proxy_count = std::nullopt) {
+  explicit Federation(std::optional<unsigned> upstream_proxy_count = std::nullopt,
+                      std::string pairwise_secret = {}) {
     const EntityPtr nrw_entity = idp_entity(kNrw, kNrwSso, nrw_cred, clock);
     const EntityPtr hh_entity = idp_entity(kHh, kHhSso, hh_cred, clock);
     proxy_idp_entity = idp_entity(kProxyIdp, kProxySso, proxy_idp_cred, clock);
 
     ProxyConfig c(idp_config(kProxyIdp, kProxySso, proxy_idp_cred));
+    c.idp.pairwise_secret = std::move(pairwise_secret);
     for (const char *p : {kBau, kHund}) {
       PortalOptions o;
       o.entity = p;
@@ -288,6 +291,7 @@ struct Federation {
     to_proxy.sign_authn_requests = o.sign;
     pc.idps = {to_proxy};
     pc.min_trust_level = o.min_level;
+    pc.name_id_format = o.name_id_format;
     if (!o.requested.empty()) {
       AkdbRequestExtension ext;
       ext.requested_attributes = o.requested;
@@ -775,4 +779,35 @@ TEST_CASE("proxy federation: ForceAuthn travels upstream; the login step cannot 
   const AcsOutcome out = b.at_portal(b.upstream_answers(kNrw, citizen("Clara")));
   INFO(describe(out));
   CHECK(out.session.has_value());
+}
+
+TEST_CASE(
+    "proxy federation: a portal asking for persistent NameIDs gets one per citizen, stable across logins",
+    "[proxy][integration]") {
+  Federation f(std::nullopt, "pairwise-secret-of-servicekonto-thueringen-0123456789");
+  auto persistent = [&](const char *portal_entity, const std::string &transient_id) {
+    PortalOptions o;
+    o.entity = portal_entity;
+    o.base = std::string(portal_entity) == kBau ? kBauBase : kHundBase;
+    o.name_id_format = std::string(nameid::persistent);
+    const auto portal = f.portal(o);
+    Browser b(f, *portal);
+    b.to_proxy();
+    b.at_upstream(b.choose(kNrw));
+    AuthenticatedSubject s = citizen("Clara");
+    s.name_id = transient_id; // NRW sends transient NameIDs ...
+    s.attributes.push_back(
+        {"urn:oid:1.3.6.1.4.1.25484.494450.3", {"bpk2-of-clara"}, "bPK2", ""}); // ... and a bPK2
+    const AcsOutcome out = b.at_portal(b.upstream_answers(kNrw, s));
+    INFO(describe(out));
+    REQUIRE(out.session.has_value());
+    CHECK(out.session->name_id_format == nameid::persistent);
+    return out.session->name_id;
+  };
+  const std::string first = persistent(kBau, "_transient-1");
+  const std::string second = persistent(kBau, "_transient-2");
+  const std::string other_portal = persistent(kHund, "_transient-3");
+  CHECK(first == second);
+  CHECK(first != other_portal);
+  CHECK(first.find("bpk2") == std::string::npos);
 }
