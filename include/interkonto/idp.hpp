@@ -118,6 +118,8 @@ struct AuthenticatedSubject {
   std::vector<Attribute> attributes;
   std::string session_index;
   std::string stable_key{}; // the user's stable identifier at this IdP (never sent as is)
+  // A proxy names the IdP(s) that authenticated the user (AuthenticatingAuthority).
+  std::vector<std::string> authenticating_authorities{};
 };
 
 class IdentityProvider {

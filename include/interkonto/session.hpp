@@ -59,6 +59,7 @@ struct Session {
   std::string name_id_format;
   std::string session_index;
   std::string authn_context_class_ref;
+  std::vector<std::string> authenticating_authorities; // behind a proxy: where the login happened
   std::vector<std::pair<std::string, std::vector<std::string>>> attributes;
   TimePoint created;
   TimePoint last_seen;

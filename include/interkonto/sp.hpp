@@ -118,6 +118,9 @@ struct AuthnResult {
   std::optional<std::string> session_index;
   std::optional<TimePoint> authn_instant;
   std::optional<std::string> authn_context_class_ref;
+  // AuthnContext/AuthenticatingAuthority: the IdPs a proxy passed the login
+  // through, innermost (the one that authenticated the user) first.
+  std::vector<std::string> authenticating_authorities;
   TimePoint not_on_or_after;             // earlier of Conditions and bearer SubjectConfirmationData
   std::vector<SamlAttribute> attributes; // merged by Name, document order
   std::string assertion_id;

@@ -567,9 +567,12 @@ std::string IdentityProvider::build_response(const ReceivedAuthnRequest &req,
   xmlNode *as = xml::new_child(assertion, saml, "AuthnStatement");
   xml::set_attr(as, "AuthnInstant", format_datetime(now));
   xml::set_attr(as, "SessionIndex", subject.session_index.empty() ? random_id() : subject.session_index);
-  xml::new_child(xml::new_child(as, saml, "AuthnContext"), saml, "AuthnContextClassRef",
+  xmlNode *ac = xml::new_child(as, saml, "AuthnContext");
+  xml::new_child(ac, saml, "AuthnContextClassRef",
                  subject.authn_context_class_ref.empty() ? std::string(ac_unspecified)
                                                          : subject.authn_context_class_ref);
+  for (const auto &authority : subject.authenticating_authorities)
+    xml::new_child(ac, saml, "AuthenticatingAuthority", authority);
 
   // subject-id / pairwise-id (SAML V2.0 Subject Identifier Attributes Profile)
   std::vector<AuthenticatedSubject::Attribute> attributes = subject.attributes;

@@ -461,6 +461,11 @@ HttpResponse Proxy::Impl::handle_acs(const HttpRequest &req) const {
       if (const auto bpk = mapped.values("bPK2"); !bpk.empty()) stable = "bPK2:" + bpk.front();
     subject.stable_key = res.issuer + "!" + stable;
     subject.session_index = random_id();
+    // Where the citizen really logged in (SAML core 2.7.2.2), innermost first.
+    subject.authenticating_authorities = res.authenticating_authorities;
+    if (std::find(subject.authenticating_authorities.begin(), subject.authenticating_authorities.end(),
+                  res.issuer) == subject.authenticating_authorities.end())
+      subject.authenticating_authorities.push_back(res.issuer);
     for (const auto &a : attributes.map_outbound(released.attributes))
       subject.attributes.push_back({a.name, a.values, a.friendly_name, a.trust_level});
 

@@ -501,6 +501,8 @@ AuthnResult ResponseValidator::Impl::validate(std::string_view message, const Re
     const xmlNode *ctx = xml::first_child(authn, xml::ns_saml, "AuthnContext");
     if (const xmlNode *cr = xml::first_child(ctx, xml::ns_saml, "AuthnContextClassRef"))
       result.authn_context_class_ref = std::string(xml::trim(xml::text(cr)));
+    for (const xmlNode *aa : xml::children(ctx, xml::ns_saml, "AuthenticatingAuthority"))
+      result.authenticating_authorities.emplace_back(xml::trim(xml::text(aa)));
   }
 
   // ---- attributes (merged by Name, document order) ----

@@ -384,6 +384,7 @@ AcsOutcome ServiceProvider::handle_acs(const HttpRequest &req) const {
     s.name_id_format = res.name_id_format.value_or("");
     s.session_index = res.session_index.value_or("");
     s.authn_context_class_ref = res.authn_context_class_ref.value_or("");
+    s.authenticating_authorities = res.authenticating_authorities;
     for (const auto &a : res.attributes) s.attributes.emplace_back(a.name, a.values);
     s.created = check.now;
     s.last_seen = check.now;

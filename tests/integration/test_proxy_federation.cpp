@@ -457,6 +457,10 @@ TEST_CASE("proxy federation: Clara chooses NRW on the discovery page and reaches
   CHECK(out.response.header("Location") == std::optional<std::string_view>("/bauvoranfrage"));
   CHECK(out.session->idp_entity_id == kProxyIdp);
   CHECK(out.session->authn_context_class_ref == "STORK-QAA-Level-3");
+  REQUIRE(out.result.has_value());
+  // The portal learns where Clara really logged in.
+  CHECK(out.result->authenticating_authorities == std::vector<std::string>{kNrw});
+  CHECK(out.session->authenticating_authorities == std::vector<std::string>{kNrw});
   REQUIRE(session_values(*out.session, kGiven) != nullptr);
   CHECK(*session_values(*out.session, kGiven) == std::vector<std::string>{"Clara"});
   // Requested attributes only (givenName, birthdate), even though more are allowed.
