@@ -62,9 +62,15 @@ std::optional<std::string> unicode_trim(std::string_view value) {
 std::optional<std::string> nfc(std::string_view value) {
   auto u = to_unicode(value);
   if (!u) return std::nullopt;
+  // ICU creates the instance lazily with its own (uninstrumented) atomics;
+  // a function-local static makes the one-time set-up visible to TSan too.
+  static const icu::Normalizer2 *const n = [] {
+    UErrorCode s = U_ZERO_ERROR;
+    const icu::Normalizer2 *inst = icu::Normalizer2::getNFCInstance(s);
+    return U_SUCCESS(s) ? inst : nullptr;
+  }();
+  if (n == nullptr) return std::nullopt;
   UErrorCode status = U_ZERO_ERROR;
-  const icu::Normalizer2 *n = icu::Normalizer2::getNFCInstance(status);
-  if (U_FAILURE(status) || n == nullptr) return std::nullopt;
   icu::UnicodeString out = n->normalize(*u, status);
   if (U_FAILURE(status)) return std::nullopt;
   return to_utf8(out);
@@ -73,17 +79,18 @@ std::optional<std::string> nfc(std::string_view value) {
 enum class Case { upper, lower, title, fold };
 
 std::optional<std::string> change_case(std::string_view value, Case c) {
+  static const icu::Locale &root = icu::Locale::getRoot(); // once, see nfc()
   auto u = to_unicode(value);
   if (!u) return std::nullopt;
   switch (c) {
   case Case::upper:
-    u->toUpper(icu::Locale::getRoot());
+    u->toUpper(root);
     break;
   case Case::lower:
-    u->toLower(icu::Locale::getRoot());
+    u->toLower(root);
     break;
   case Case::title:
-    u->toTitle(nullptr, icu::Locale::getRoot());
+    u->toTitle(nullptr, root);
     break;
   case Case::fold:
     u->foldCase();

@@ -399,8 +399,21 @@ HttpResponse Proxy::Impl::handle_acs(const HttpRequest &req) const {
   // The upstream RelayState is the pending key. Unauthenticated on an error
   // path — but it is a 128-bit random value only this browser's login knows,
   // and it can only turn the portal's pending login into a failure.
+  //
+  // A response whose request was already consumed (a double submit, Back +
+  // resubmit, or a copy posted from another browser) must not take the
+  // pending entry: the post that won may still be on its way to answer it.
+  // Such an entry is only answered here once it has expired.
   std::optional<PendingPortalRequest> p;
-  if (!out.relay_state.empty()) p = pending->take(out.relay_state, now);
+  const bool duplicate = out.error && (out.error->code() == ErrorCode::replayed ||
+                                       out.error->code() == ErrorCode::in_response_to_mismatch);
+  if (!out.relay_state.empty()) {
+    if (!duplicate) {
+      p = pending->take(out.relay_state, now);
+    } else if (const auto peek = pending->get(out.relay_state, now); peek && peek->expires <= now) {
+      p = pending->take(out.relay_state, now);
+    }
+  }
   if (p && out.result && (!out.request || out.request->relay_state != p->key)) p.reset();
 
   if (!p) {

@@ -6,6 +6,15 @@
 //   <outdir>/sha256_cbc.xml  RSA-SHA256 (per-SP configuration), AES-128-CBC +
 //                            rsa-oaep-mgf1p (from the SP's md:EncryptionMethod)
 //   <outdir>/sp_key.pem, <outdir>/idp_cert.pem
+//   <outdir>/proxy.xml       the Response a complete in-process Proxy run sends a
+//                            portal (portal -> proxy -> upstream IdP -> proxy ->
+//                            portal, taken from the proxy's auto-POST form):
+//                            RSASSA-PSS (default), AES-256-GCM + xmlenc11 rsa-oaep
+//                            for the portal's encryption key, assertion and
+//                            response signed, released attributes only
+//   <outdir>/proxy_portal_key.pem, <outdir>/proxy_idp_cert.pem
+//   <outdir>/proxy_portal_check.txt  "accepted", or why interkonto's own portal
+//                            SP refused proxy.xml
 // Usage: idp_emit <outdir>
 
 #include <openssl/bio.h>
@@ -15,11 +24,21 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "interkonto/attributes.hpp"
 #include "interkonto/bindings.hpp"
 #include "interkonto/error.hpp"
+#include "interkonto/http.hpp"
 #include "interkonto/idp.hpp"
+#include "interkonto/metadata.hpp"
+#include "interkonto/proxy.hpp"
+#include "interkonto/session.hpp"
+#include "interkonto/sp.hpp"
 #include "unit/test_keys.hpp"
 
 using namespace interkonto;
@@ -78,6 +97,194 @@ std::string issue(const IdentityProvider &idp, const std::string &sp_id, const s
   return idp.build_response(req, s, o);
 }
 
+// ------------------------------------------------------------------- proxy
+
+constexpr const char *up_id = "https://idp.nrw.example/saml";
+constexpr const char *up_sso = "https://idp.nrw.example/saml/sso";
+constexpr const char *proxy_idp_id = "https://sk.thueringen.example/idp";
+constexpr const char *proxy_sso = "https://sk.thueringen.example/proxy/sso";
+constexpr const char *proxy_sp_id = "https://sk.thueringen.example/sp";
+constexpr const char *proxy_base = "https://sk.thueringen.example";
+constexpr const char *portal_id = "https://portal.thueringen.example/sp";
+constexpr const char *portal_base = "https://portal.thueringen.example";
+
+// givenName, surname and the trust level go to the portal; birthdate is withheld.
+constexpr const char *proxy_attribute_map = R"(
+profiles: [servicekonto]
+release:
+  "https://portal.thueringen.example/sp":
+    allow: [givenName, surname, trustLevel]
+)";
+
+void need(bool cond, const std::string &what) {
+  if (!cond) throw std::runtime_error("proxy run: " + what);
+}
+
+std::string html_unescape(std::string s) {
+  const std::pair<const char *, const char *> table[] = {{"&quot;", "\""}, {"&#39;", "'"},  {"&lt;", "<"},
+                                                         {"&gt;", ">"},    {"&#x3D;", "="}, {"&#43;", "+"},
+                                                         {"&amp;", "&"}};
+  for (const auto &[from, to] : table) {
+    const std::string f = from;
+    for (auto pos = s.find(f); pos != std::string::npos; pos = s.find(f, pos)) {
+      s.replace(pos, f.size(), to);
+      pos += std::string(to).size();
+    }
+  }
+  return s;
+}
+
+std::optional<std::string> form_value(const std::string &html, const std::string &name) {
+  const std::string marker = "name=\"" + name + "\" value=\"";
+  const auto pos = html.find(marker);
+  if (pos == std::string::npos) return std::nullopt;
+  const auto start = pos + marker.size();
+  const auto end = html.find('"', start);
+  if (end == std::string::npos) return std::nullopt;
+  return html_unescape(html.substr(start, end - start));
+}
+
+std::string cookie_header(const HttpResponse &r) {
+  std::string out;
+  for (const auto &[n, v] : r.headers)
+    if (n == "Set-Cookie") {
+      if (!out.empty()) out += "; ";
+      out += v.substr(0, v.find(';'));
+    }
+  return out;
+}
+
+std::string query_of(const HttpResponse &r, const std::string &prefix) {
+  const auto loc = r.header("Location");
+  need(r.status == 302 && loc.has_value(), "expected a redirect, got " + std::to_string(r.status));
+  need(loc->starts_with(prefix + "?"), "redirect to " + std::string(*loc));
+  return std::string(loc->substr(loc->find('?') + 1));
+}
+
+HttpRequest post_form(const std::string &path, const std::string &saml_response,
+                      const std::string &relay_state, const std::string &cookies) {
+  HttpRequest r;
+  r.method = "POST";
+  r.path = path;
+  r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  if (!cookies.empty()) r.headers.emplace_back("Cookie", cookies);
+  r.body = "SAMLResponse=" + url_encode(saml_response) + "&RelayState=" + url_encode(relay_state);
+  return r;
+}
+
+IdpConfig plain_idp_config(const char *entity, const char *sso, const Credential &signing) {
+  return IdpConfig{.entity_id = entity,
+                   .sso_url = sso,
+                   .signing = signing,
+                   .sps = {},
+                   .require_signed_requests = true,
+                   .clock_skew = std::chrono::seconds{180},
+                   .assertion_lifetime = std::chrono::seconds{300},
+                   .policy = AlgorithmPolicy{}};
+}
+
+struct ProxyRun {
+  std::string response_xml; // what the proxy posted to the portal
+  std::string portal_check; // "accepted" or the portal's error
+};
+
+// portal start_login -> proxy SSO -> upstream IdP -> proxy ACS -> the proxy's
+// Response to the portal (decoded from its auto-POST form), which the portal
+// then checks too.
+ProxyRun run_proxy(const Credential &proxy_idp_cred, const Credential &portal_enc) {
+  const Credential up_cred = test::self_signed_cert(test::rsa_key(2048, 33), "idp.nrw.example");
+  const Credential proxy_sp_cred =
+      test::self_signed_cert(test::rsa_key(2048, 34), "sk.thueringen.example sp");
+  const Credential portal_sign = test::self_signed_cert(test::rsa_key(2048, 35), "portal.thueringen.example");
+
+  const EntityPtr up_entity =
+      parse_metadata(IdentityProvider(plain_idp_config(up_id, up_sso, up_cred)).metadata_xml()).front();
+  const EntityPtr proxy_idp_entity =
+      parse_metadata(
+          IdentityProvider(plain_idp_config(proxy_idp_id, proxy_sso, proxy_idp_cred)).metadata_xml())
+          .front();
+
+  SpConfig pc;
+  pc.entity_id = portal_id;
+  pc.base_url = portal_base;
+  pc.signing = portal_sign;
+  pc.decryption = {portal_enc};
+  IdpSettings to_proxy;
+  to_proxy.entity = proxy_idp_entity;
+  to_proxy.require_encrypted_assertion = true;
+  pc.idps = {to_proxy};
+  const ServiceProvider portal(pc, std::make_shared<InMemorySessionStore>(),
+                               std::make_shared<InMemoryRequestTracker>(),
+                               std::make_shared<InMemoryReplayCache>());
+
+  ProxyConfig c(plain_idp_config(proxy_idp_id, proxy_sso, proxy_idp_cred));
+  c.idp.sps = {parse_metadata(portal.metadata_xml()).front()};
+  // Signature method left to the default (RSASSA-PSS for an RSA key), likewise
+  // the encryption algorithms (AES-256-GCM, xmlenc11 rsa-oaep).
+  c.idp.default_response.encrypt_assertion = true;
+  c.idp.default_response.sign_response = true;
+  c.sp.entity_id = proxy_sp_id;
+  c.sp.base_url = proxy_base;
+  c.sp.acs_path = "/proxy/acs";
+  c.sp.metadata_path = "/proxy/sp/metadata";
+  c.sp.signing = proxy_sp_cred;
+  IdpSettings upstream;
+  upstream.entity = up_entity;
+  c.sp.idps = {upstream};
+  c.sp.default_idp = up_id;
+  c.attributes = AttributeMap::from_yaml(proxy_attribute_map);
+  const Proxy proxy(c, std::make_shared<InMemoryPendingStore>(), std::make_shared<InMemorySessionStore>(),
+                    std::make_shared<InMemoryRequestTracker>(), std::make_shared<InMemoryReplayCache>());
+
+  IdpConfig uc = plain_idp_config(up_id, up_sso, up_cred);
+  uc.sps = {parse_metadata(proxy.sp().metadata_xml()).front()};
+  const IdentityProvider up(uc);
+
+  LoginOptions opt;
+  opt.return_to = "/bauvoranfrage";
+  const HttpResponse start = portal.start_login(opt);
+  const std::string portal_cookies = cookie_header(start);
+
+  HttpRequest sso;
+  sso.method = "GET";
+  sso.path = "/proxy/sso";
+  sso.raw_query = query_of(start, proxy_sso);
+  const HttpResponse to_up = proxy.handle(sso);
+  const std::string proxy_cookies = cookie_header(to_up);
+
+  HttpRequest at_up;
+  at_up.method = "GET";
+  at_up.path = "/saml/sso";
+  at_up.raw_query = query_of(to_up, up_sso);
+  const ReceivedAuthnRequest rec = up.receive_authn_request(at_up);
+  AuthenticatedSubject clara;
+  clara.name_id = "AAdzZWNyZXQxMjM0NTY3ODkw";
+  clara.authn_context_class_ref = "STORK-QAA-Level-3";
+  clara.session_index = "_nrw-session-1";
+  clara.attributes = {{"urn:oid:2.5.4.42", {"CLARA"}, "givenName", ""},
+                      {"urn:oid:2.5.4.4", {"SCHMIDT"}, "surname", ""},
+                      {"urn:oid:1.2.40.0.10.2.1.1.55", {"1990-04-01"}, "birthdate", ""},
+                      {"urn:oid:1.2.40.0.10.2.1.1.261.94", {"STORK-QAA-Level-3"}, "trustLevel", ""}};
+  const HttpResponse up_page = up.post_response(rec, up.build_response(rec, clara));
+  const auto up_response = form_value(up_page.body, "SAMLResponse");
+  const auto up_relay = form_value(up_page.body, "RelayState");
+  need(up_page.status == 200 && up_response && up_relay, "no upstream response");
+
+  const HttpResponse answer = proxy.handle(post_form("/proxy/acs", *up_response, *up_relay, proxy_cookies));
+  need(answer.status == 200, "proxy ACS answered " + std::to_string(answer.status) + ": " + answer.body);
+  const auto saml = form_value(answer.body, "SAMLResponse");
+  need(saml.has_value(), "no SAMLResponse in the proxy's page");
+
+  ProxyRun run;
+  run.response_xml = base64_decode(*saml);
+  const AcsOutcome out = portal.handle_acs(
+      post_form("/saml/acs", *saml, form_value(answer.body, "RelayState").value_or(""), portal_cookies));
+  run.portal_check = out.session ? std::string("accepted")
+                     : out.error ? std::string(to_string(out.error->code())) + ": " + out.error->detail()
+                                 : std::string("no session");
+  return run;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -111,6 +318,16 @@ int main(int argc, char **argv) {
     write(out + "/sha256_cbc.xml", issue(idp, sp_cbc, "_emit-2"));
     write(out + "/sp_key.pem", key_pem(sp_key));
     write(out + "/idp_cert.pem", idp_cred.certificate->pem());
+
+    const Credential proxy_idp_cred =
+        test::self_signed_cert(test::rsa_key(2048, 36), "sk.thueringen.example idp");
+    const Credential portal_enc =
+        test::self_signed_cert(test::rsa_key(2048, 37), "portal.thueringen.example encryption");
+    const ProxyRun run = run_proxy(proxy_idp_cred, portal_enc);
+    write(out + "/proxy.xml", run.response_xml);
+    write(out + "/proxy_portal_key.pem", key_pem(portal_enc.key));
+    write(out + "/proxy_idp_cert.pem", proxy_idp_cred.certificate->pem());
+    write(out + "/proxy_portal_check.txt", run.portal_check);
     std::cout << "wrote " << out << "\n";
     return 0;
   } catch (const std::exception &e) {

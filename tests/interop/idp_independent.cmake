@@ -3,7 +3,8 @@
 # independent implementation (tests/interop/independent_signer.py: lxml +
 # python-cryptography): the RSASSA-PSS signature over the Response, the
 # AES-GCM + xmlenc11 rsa-oaep encryption, and the signature of the decrypted
-# assertion; likewise RSA-SHA256 with AES-CBC + rsa-oaep-mgf1p.
+# assertion; likewise RSA-SHA256 with AES-CBC + rsa-oaep-mgf1p; and the
+# Response a complete in-process proxy login issues to its portal (PSS + GCM).
 # Included from tests/CMakeLists.txt, so CMAKE_CURRENT_SOURCE_DIR is tests/.
 if(TARGET interkonto)
   add_executable(idp_emit ${CMAKE_CURRENT_SOURCE_DIR}/interop/idp_emit.cpp)
