@@ -3,7 +3,11 @@
 // aggregate of the given metadata inputs at start (and again on SIGHUP or
 // every --reload-interval) and serves it over HTTP(S) with ETag and
 // Last-Modified, plus an MDQ endpoint answering with one signed
-// EntityDescriptor per entity. Uses only the public interkonto headers.
+// EntityDescriptor per entity. With --signed FILE it serves a pre-signed
+// aggregate (e.g. made by `interkonto metadata sign`) byte for byte instead,
+// re-read on SIGHUP / --reload-interval; MDQ answers are then signed with
+// --key/--cert when given, and MDQ is off without them. Uses only the public
+// interkonto headers.
 
 #include <httplib.h>
 
@@ -27,6 +31,7 @@
 #include <mutex>
 #include <optional>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -124,6 +129,7 @@ struct Answer {
 
 struct Settings {
   std::vector<std::string> inputs;
+  std::string signed_file; // serve this pre-signed aggregate as is
   std::optional<ik::Credential> credential;
   std::chrono::seconds valid_for{};
   std::chrono::seconds cache_duration{};
@@ -134,15 +140,20 @@ struct Settings {
 // filled cache of signed MDQ answers (bounded by the number of entities).
 class Published {
 public:
-  Published(const Settings &s, ik::TimePoint now)
-      : sign_{s.credential->key,
-              s.credential->certificate,
-              std::string(signature_method(s.credential->key)),
-              s.valid_for,
-              s.cache_duration,
-              s.name,
-              now} {
-    for (const auto &path : s.inputs) documents_.push_back(read_file(path));
+  Published(const Settings &s, ik::TimePoint now) {
+    if (s.credential)
+      sign_ = ik::MetadataSignOptions{s.credential->key,
+                                      s.credential->certificate,
+                                      std::string(signature_method(s.credential->key)),
+                                      s.valid_for,
+                                      s.cache_duration,
+                                      s.name,
+                                      now};
+    if (!s.signed_file.empty()) {
+      documents_.push_back(read_file(s.signed_file));
+    } else {
+      for (const auto &path : s.inputs) documents_.push_back(read_file(path));
+    }
     for (std::size_t i = 0; i < documents_.size(); ++i) {
       for (const auto &e : ik::parse_metadata(documents_[i])) {
         if (!by_id_.emplace(e->entity_id, i).second)
@@ -151,7 +162,8 @@ public:
         sha1_to_id_.emplace(ik::entity_id_sha1_hex(e->entity_id), e->entity_id);
       }
     }
-    const std::string xml = ik::sign_aggregate(documents_, sign_);
+    const std::string xml =
+        s.signed_file.empty() ? ik::sign_aggregate(documents_, *sign_) : documents_.front();
     aggregate_ = std::make_shared<const Answer>(Answer{xml, '"' + sha256_hex(xml) + '"'});
     last_modified_ = http_date(std::chrono::system_clock::to_time_t(now));
     last_modified_time_ = std::chrono::system_clock::to_time_t(now);
@@ -159,6 +171,7 @@ public:
 
   std::shared_ptr<const Answer> aggregate() const { return aggregate_; }
   std::size_t entity_count() const { return by_id_.size(); }
+  bool mdq_enabled() const { return sign_.has_value(); }
   const std::string &last_modified() const { return last_modified_; }
   std::time_t last_modified_time() const { return last_modified_time_; }
 
@@ -186,7 +199,7 @@ public:
       if (it != signed_.end()) return it->second;
     }
     const std::string ed = ik::extract_entity_xml(documents_[by_id_.at(entity_id)], entity_id);
-    const std::string xml = ik::sign_entity(ed, sign_);
+    const std::string xml = ik::sign_entity(ed, *sign_);
     auto answer = std::make_shared<const Answer>(Answer{xml, '"' + sha256_hex(xml) + '"'});
     const std::lock_guard<std::mutex> lock(mutex_);
     return signed_.emplace(entity_id, std::move(answer)).first->second;
@@ -197,7 +210,7 @@ private:
     return key.type() == ik::KeyType::ec ? ik::alg::ecdsa_sha256 : ik::alg::rsa_sha256;
   }
 
-  ik::MetadataSignOptions sign_;
+  std::optional<ik::MetadataSignOptions> sign_; // none: serving --signed without a key (no MDQ)
   std::vector<std::string> documents_;
   std::unordered_map<std::string, std::size_t> by_id_;      // entityID -> document
   std::unordered_map<std::string, std::string> sha1_to_id_; // sha1 hex -> entityID
@@ -224,11 +237,17 @@ private:
   std::shared_ptr<const Published> current_;
 };
 
-std::shared_ptr<const Published> build(const Settings &s) {
+// A new Published; with --signed, `current` is kept when the file is unchanged
+// (so Last-Modified stays put across reloads).
+std::shared_ptr<const Published> build(const Settings &s,
+                                       const std::shared_ptr<const Published> &current = nullptr) {
   const ik::SystemClock clock;
   auto p = std::make_shared<const Published>(s, clock.now());
-  log_line(fmt::format("signed aggregate: {} entities, {} bytes, ETag {}", p->entity_count(),
-                       p->aggregate()->body.size(), p->aggregate()->etag));
+  if (!s.signed_file.empty() && current && current->aggregate()->etag == p->aggregate()->etag) return current;
+  log_line(fmt::format("{}: {} entities, {} bytes, ETag {}",
+                       s.signed_file.empty() ? std::string("signed aggregate")
+                                             : fmt::format("pre-signed aggregate {}", s.signed_file),
+                       p->entity_count(), p->aggregate()->body.size(), p->aggregate()->etag));
   return p;
 }
 
@@ -276,6 +295,10 @@ httplib::Server::HandlerResponse route(const State &state, std::chrono::seconds 
   if (path == "/" || path == "/aggregate.xml" || path == "/entities" || path == entities) {
     serve(req, res, *pub, pub->aggregate(), max_age);
   } else if (path.compare(0, entities.size(), entities) == 0) {
+    if (!pub->mdq_enabled()) {
+      not_found(res, "MDQ is off (serving a pre-signed aggregate without --key/--cert)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     const auto id = pub->resolve(path.substr(entities.size()));
     if (!id) {
       not_found(res, "unknown entity");
@@ -301,16 +324,18 @@ int main(int argc, char **argv) {
   CLI::App app{"interkonto-metadata-server: serves a signed SAML metadata aggregate and MDQ"};
   std::string listen = "127.0.0.1";
   int port = -1;
-  std::string tls_cert, tls_key, key_path, cert_path, name;
+  std::string tls_cert, tls_key, key_path, cert_path, name, signed_file;
   std::string valid_for_text = "P7D", cache_duration_text = "PT1H", reload_text;
   std::vector<std::string> inputs;
   app.add_option("--listen", listen, "Address to listen on")->capture_default_str();
   app.add_option("--port", port, "Port (0: any free port)")->required()->check(CLI::Range(0, 65535));
   app.add_option("--tls-cert", tls_cert, "Serve HTTPS with this certificate (PEM)")->check(CLI::ExistingFile);
   app.add_option("--tls-key", tls_key, "Private key for --tls-cert (PEM)")->check(CLI::ExistingFile);
-  app.add_option("--key", key_path, "Metadata signing key (PEM)")->required()->check(CLI::ExistingFile);
-  app.add_option("--cert", cert_path, "Certificate of the signing key (PEM)")
-      ->required()
+  app.add_option("--key", key_path, "Metadata signing key (PEM); optional with --signed (then: MDQ)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--cert", cert_path, "Certificate of the signing key (PEM)")->check(CLI::ExistingFile);
+  app.add_option("--signed", signed_file,
+                 "Serve this pre-signed aggregate as is (instead of signing the inputs)")
       ->check(CLI::ExistingFile);
   app.add_option("--valid-for", valid_for_text, "validUntil = signing time + this")->capture_default_str();
   app.add_option("--cache-duration", cache_duration_text, "cacheDuration and Cache-Control max-age")
@@ -318,8 +343,10 @@ int main(int argc, char **argv) {
   app.add_option("--reload-interval", reload_text,
                  "Re-read and re-sign this often (default: half of --valid-for); SIGHUP does it at once");
   app.add_option("--name", name, "Name of the EntitiesDescriptor");
-  app.add_option("inputs", inputs, "EntityDescriptor / EntitiesDescriptor files")
-      ->required()
+  bool exit_with_parent = false;
+  app.add_flag("--exit-with-parent", exit_with_parent,
+               "Shut down (as on SIGTERM) when the parent process dies (for launch scripts)");
+  app.add_option("inputs", inputs, "EntityDescriptor / EntitiesDescriptor files (not with --signed)")
       ->check(CLI::ExistingFile);
 
   Settings settings;
@@ -328,6 +355,15 @@ int main(int argc, char **argv) {
     app.parse(argc, argv);
     if (tls_cert.empty() != tls_key.empty())
       throw CLI::ValidationError("--tls-cert/--tls-key", "give both or neither");
+    if (key_path.empty() != cert_path.empty())
+      throw CLI::ValidationError("--key/--cert", "give both or neither");
+    if (signed_file.empty()) {
+      if (key_path.empty()) throw CLI::ValidationError("--key/--cert", "required (or --signed FILE)");
+      if (inputs.empty())
+        throw CLI::ValidationError("inputs", "at least one metadata file (or --signed FILE)");
+    } else if (!inputs.empty()) {
+      throw CLI::ValidationError("inputs", "--signed serves one pre-signed file; give no inputs");
+    }
     settings.valid_for = duration_option(valid_for_text, "--valid-for");
     settings.cache_duration = duration_option(cache_duration_text, "--cache-duration");
     reload_interval = reload_text.empty() ? std::max(settings.valid_for / 2, std::chrono::seconds(1))
@@ -337,6 +373,7 @@ int main(int argc, char **argv) {
     return rc == 0 ? 0 : 2;
   }
   settings.inputs = inputs;
+  settings.signed_file = signed_file;
   settings.name = name;
 
   // Signals are handled by the main thread only (sigtimedwait): block them
@@ -348,10 +385,11 @@ int main(int argc, char **argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  if (exit_with_parent) prctl(PR_SET_PDEATHSIG, SIGTERM);
 
   State state;
   try {
-    settings.credential = ik::load_credential(key_path, cert_path);
+    if (!key_path.empty()) settings.credential = ik::load_credential(key_path, cert_path);
     state.set(build(settings));
   } catch (const ik::Error &e) {
     std::cerr << "metadata-server: " << ik::to_string(e.code()) << ": " << e.detail() << '\n';
@@ -432,7 +470,7 @@ int main(int argc, char **argv) {
     if (sig == SIGHUP || std::chrono::steady_clock::now() >= next_reload) {
       next_reload = std::chrono::steady_clock::now() + reload_interval;
       try {
-        state.set(build(settings));
+        state.set(build(settings, state.get()));
       } catch (const ik::Error &e) {
         log_line(fmt::format("reload failed, still serving the previous aggregate: {}: {}",
                              ik::to_string(e.code()), e.detail()));
