@@ -68,6 +68,7 @@ struct AccountIdp::Impl {
   mutable std::mutex idp_mu;
   mutable interkonto::SnapshotPtr built_for;
   mutable std::shared_ptr<const interkonto::IdentityProvider> idp;
+  std::shared_ptr<interkonto::ReplayCache> request_ids = std::make_shared<interkonto::InMemoryReplayCache>();
 
   struct Pending {
     interkonto::ReceivedAuthnRequest request;
@@ -95,6 +96,7 @@ struct AccountIdp::Impl {
       interkonto::IdpConfig cfg = idp_config(c, snap, sps);
       cfg.default_response.encrypt_assertion = true; // signed (PSS/ECDSA), then AES-GCM encrypted
       cfg.pairwise_secret = pairwise_secret;
+      cfg.request_replay_cache = request_ids; // request IDs stay used across rebuilds
       cfg.subject_id_scope = host_of(c.base_url);
       idp = std::make_shared<const interkonto::IdentityProvider>(std::move(cfg), clock);
       built_for = snap;

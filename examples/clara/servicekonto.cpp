@@ -100,6 +100,7 @@ struct Servicekonto::Impl {
     interkonto::ProxyConfig pc(idp_config(c, snap, portal_filter));
     pc.idp.default_response.encrypt_assertion = true; // signed (PSS/ECDSA), then AES-GCM encrypted
     pc.idp.pairwise_secret = pairwise_secret;
+    pc.idp.request_replay_cache = replay; // portal request IDs stay used across rebuilds
     pc.idp.subject_id_scope = host_of(c.base_url);
     pc.sso_path = std::string(kIdpSso);
     pc.idp_metadata_path = std::string(kIdpMetadata);

@@ -16,6 +16,7 @@
 #include "interkonto/crypto.hpp"
 #include "interkonto/http.hpp"
 #include "interkonto/metadata.hpp"
+#include "interkonto/session.hpp"
 
 namespace interkonto {
 
@@ -79,6 +80,10 @@ struct IdpConfig {
   std::string pairwise_secret{};
   std::string subject_id_scope{};        // scope of subject-id / pairwise-id, e.g. "servicekonto.example.de"
   std::size_t replay_cache_max = 100000; // request IDs remembered at most (fails closed when full)
+  // Where request IDs are remembered instead of the IdP's own bounded map:
+  // share one between IdP instances (e.g. rebuilt on a metadata refresh) or
+  // nodes (Redis), so a request cannot be replayed across them.
+  std::shared_ptr<ReplayCache> request_replay_cache{};
 };
 
 struct ReceivedAuthnRequest {

@@ -44,7 +44,7 @@ const xmlChar *xc(const char *s) noexcept {
   return reinterpret_cast<const xmlChar *>(s);
 }
 
-std::string random_id() {
+std::string saml_id() { // "_" + 40 hex digits (160 bits)
   std::array<unsigned char, 20> bytes{};
   if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
     throw Error(ErrorCode::internal, "RAND_bytes failed");
@@ -287,7 +287,7 @@ struct IdentityProvider::Impl {
     s.samlp = declare(s.root, xml::ns_samlp, "samlp");
     s.saml = declare(s.root, xml::ns_saml, "saml");
     xmlSetNs(s.root, s.samlp);
-    xml::set_attr(s.root, "ID", random_id());
+    xml::set_attr(s.root, "ID", saml_id());
     xml::set_attr(s.root, "Version", "2.0");
     xml::set_attr(s.root, "IssueInstant", format_datetime(now));
     if (!req.acs_url.empty()) xml::set_attr(s.root, "Destination", req.acs_url);
@@ -302,6 +302,11 @@ struct IdentityProvider::Impl {
 
   // Remembers (sp, id) until `keep_until`; throws Error(replayed) when it was seen.
   void check_replay(const std::string &sp, const std::string &id, TimePoint now, TimePoint keep_until) {
+    if (config.request_replay_cache) {
+      if (!config.request_replay_cache->insert(sp, "authnrequest:" + id, keep_until, now))
+        throw Error(ErrorCode::replayed, "AuthnRequest ID was already used");
+      return;
+    }
     const std::lock_guard<std::mutex> lock(replay_mutex);
     const auto key = std::make_pair(sp, id);
     if (const auto it = seen_requests.find(key); it != seen_requests.end()) {
@@ -519,7 +524,7 @@ std::string IdentityProvider::build_response(const ReceivedAuthnRequest &req,
   xmlNode *assertion = xml::new_child(sk.root, nullptr, "Assertion");
   xmlNs *saml = declare(assertion, xml::ns_saml, "saml");
   xmlSetNs(assertion, saml);
-  xml::set_attr(assertion, "ID", random_id());
+  xml::set_attr(assertion, "ID", saml_id());
   xml::set_attr(assertion, "Version", "2.0");
   xml::set_attr(assertion, "IssueInstant", format_datetime(now));
   xmlNode *a_issuer = xml::new_child(assertion, saml, "Issuer", cfg.entity_id);
@@ -538,7 +543,7 @@ std::string IdentityProvider::build_response(const ReceivedAuthnRequest &req,
           hmac_sha256(cfg.pairwise_secret, subject.stable_key + "|" + sp_entity->entity_id));
       name_id_format = std::string(nameid_persistent);
     } else if (asked == nameid_transient || asked == nameid_unspecified) {
-      name_id_value = random_id();
+      name_id_value = saml_id();
       name_id_format = nameid_transient;
     } else {
       throw Error(ErrorCode::request_invalid,
@@ -566,7 +571,7 @@ std::string IdentityProvider::build_response(const ReceivedAuthnRequest &req,
   // AuthnStatement
   xmlNode *as = xml::new_child(assertion, saml, "AuthnStatement");
   xml::set_attr(as, "AuthnInstant", format_datetime(now));
-  xml::set_attr(as, "SessionIndex", subject.session_index.empty() ? random_id() : subject.session_index);
+  xml::set_attr(as, "SessionIndex", subject.session_index.empty() ? saml_id() : subject.session_index);
   xmlNode *ac = xml::new_child(as, saml, "AuthnContext");
   xml::new_child(ac, saml, "AuthnContextClassRef",
                  subject.authn_context_class_ref.empty() ? std::string(ac_unspecified)

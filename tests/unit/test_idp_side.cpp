@@ -19,6 +19,7 @@
 #include "interkonto/error.hpp"
 #include "interkonto/idp.hpp"
 #include "interkonto/metadata.hpp"
+#include "interkonto/session.hpp"
 #include "unit/test_keys.hpp"
 #include "unit/test_util.hpp"
 
@@ -374,6 +375,29 @@ TEST_CASE("idp side: replay cache is bounded and fails closed", "[idp][idp-side]
   s.clock->advance(std::chrono::minutes{9});
   r.issue_instant = "2025-06-01T12:09:00Z";
   CHECK(idp.receive_authn_request(redirect(s, r)).id == "_c3");
+}
+
+TEST_CASE("idp side: a shared request replay cache spans IdP instances", "[idp][idp-side]") {
+  const Side s;
+  const auto shared = std::make_shared<InMemoryReplayCache>();
+  auto make = [&] {
+    IdpConfig c{.entity_id = idp_id,
+                .sso_url = sso_url,
+                .signing = Credential{s.idp_key, std::nullopt},
+                .sps = {s.sp(sp_a)},
+                .require_signed_requests = true,
+                .clock_skew = std::chrono::seconds{180},
+                .assertion_lifetime = std::chrono::seconds{300},
+                .policy = AlgorithmPolicy{}};
+    c.request_replay_cache = shared;
+    return IdentityProvider(std::move(c), s.clock);
+  };
+  // E.g. the IdP rebuilt after a metadata refresh: the old request stays used.
+  const IdentityProvider before = make();
+  const IdentityProvider after = make();
+  CHECK(before.receive_authn_request(redirect(s, {})).id == "_r1");
+  CHECK(code_of([&] { (void)after.receive_authn_request(redirect(s, {})); }) == ErrorCode::replayed);
+  CHECK(shared->size() == 1);
 }
 
 TEST_CASE("idp side: Scoping and the AKDB extension are read", "[idp][idp-side]") {
