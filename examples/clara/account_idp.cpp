@@ -109,18 +109,11 @@ struct AccountIdp::Impl {
   }
 
   Page page(std::string title, std::string content, int status = 200) const {
-    Page p;
-    p.party = c.display_name;
-    p.title = std::move(title);
-    p.content = std::move(content);
-    p.status = status;
-    return p;
+    return Page{c.display_name, std::move(title), std::move(content), status};
   }
 
   HttpResponse problem(int status, std::string_view title, std::string_view message) const {
-    return render(page(std::string(title),
-                       fmt::format("<h1>{}</h1>\n<p id=\"grund\">{}</p>\n", esc(title), esc(message)),
-                       status));
+    return detail::problem(c.display_name, status, title, message);
   }
 
   void put(std::string id, Pending p) const {
@@ -372,12 +365,7 @@ AccountIdp::~AccountIdp() = default;
 HttpResponse AccountIdp::handle(const HttpRequest &req) const {
   const Impl &m = *impl_;
   try {
-    if (req.path == kIdpMetadata) {
-      HttpResponse r;
-      r.set_header("Content-Type", "application/samlmetadata+xml");
-      r.body = metadata_xml(m.c);
-      return r;
-    }
+    if (req.path == kIdpMetadata) return metadata_document(metadata_xml(m.c));
     const interkonto::SnapshotPtr snap = m.c.federation ? m.c.federation->snapshot() : nullptr;
     if (!snap) return federation_unavailable(m.c.display_name);
     if (req.path == "/") return m.start_page();
@@ -395,10 +383,7 @@ HttpResponse AccountIdp::handle(const HttpRequest &req) const {
       return m.problem(400, "Anmeldung abgelaufen", kExpired); // GET (Back, reload, bookmark)
     return m.problem(404, "Seite nicht gefunden", "Diese Seite gibt es nicht.");
   } catch (const std::exception &e) {
-    m.note(interkonto::LogLevel::error,
-           fmt::format("clara idp {}: internal error: {}", m.entity_id, e.what()));
-    return m.problem(500, "Technischer Fehler",
-                     "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.");
+    return internal_error(m.c.display_name, m.c.log, fmt::format("clara idp {}", m.entity_id), e);
   }
 }
 

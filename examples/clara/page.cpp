@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <stdexcept>
+#include <utility>
 
 #include "interkonto/bindings.hpp"
 #include "interkonto/error.hpp"
@@ -105,6 +106,26 @@ interkonto::HttpResponse federation_unavailable(std::string_view party) {
               "Minuten neu.</p>\n";
   interkonto::HttpResponse r = render(p);
   r.set_header("Retry-After", "30");
+  return r;
+}
+
+interkonto::HttpResponse problem(std::string_view party, int status, std::string_view title,
+                                 std::string_view message) {
+  return render(Page{std::string(party), std::string(title),
+                     fmt::format("<h1>{}</h1>\n<p id=\"grund\">{}</p>\n", esc(title), esc(message)), status});
+}
+
+interkonto::HttpResponse internal_error(std::string_view party, const interkonto::LogSink &log,
+                                        std::string_view who, const std::exception &e) {
+  if (log) log(interkonto::LogLevel::error, fmt::format("{}: internal error: {}", who, e.what()));
+  return problem(party, 500, "Technischer Fehler",
+                 "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.");
+}
+
+interkonto::HttpResponse metadata_document(std::string xml) {
+  interkonto::HttpResponse r;
+  r.set_header("Content-Type", "application/samlmetadata+xml");
+  r.body = std::move(xml);
   return r;
 }
 

@@ -2,16 +2,19 @@
 #pragma once
 // Internal to the Clara parties: the HTML page frame every party uses
 // (German, accessible, no external resources, one inline stylesheet allowed
-// by its hash in the Content-Security-Policy), cookies, small string helpers
-// and the 503 page shown while the federation's metadata is unavailable.
+// by its hash in the Content-Security-Policy), cookies, small string helpers,
+// the 503 page shown while the federation's metadata is unavailable and the
+// other answers every party's handle() shares (error pages, metadata).
 
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "interkonto/http.hpp"
+#include "interkonto/log.hpp"
 #include "interkonto/metadata.hpp"
 
 namespace clara::detail {
@@ -33,6 +36,18 @@ interkonto::HttpResponse render(const Page &p);
 
 // "Föderationsdienst nicht erreichbar" (HTTP 503, Retry-After).
 interkonto::HttpResponse federation_unavailable(std::string_view party);
+
+// An error page of `party`: <h1>title</h1> and the reason in <p id="grund">.
+interkonto::HttpResponse problem(std::string_view party, int status, std::string_view title,
+                                 std::string_view message);
+
+// What a party's handle() answers after an exception: "Technischer Fehler"
+// (HTTP 500); `log` (if set) gets "<who>: internal error: <what>" as an error.
+interkonto::HttpResponse internal_error(std::string_view party, const interkonto::LogSink &log,
+                                        std::string_view who, const std::exception &e);
+
+// A party's SAML metadata document (Content-Type application/samlmetadata+xml).
+interkonto::HttpResponse metadata_document(std::string xml);
 
 // 303 See Other to a local path or absolute URL.
 interkonto::HttpResponse see_other(std::string location);

@@ -127,12 +127,7 @@ struct Portal::Impl {
   bool secure() const { return !c.development_insecure_http; }
 
   Page page(std::string title, std::string content, int status = 200) const {
-    Page p;
-    p.party = c.display_name;
-    p.title = std::move(title);
-    p.content = std::move(content);
-    p.status = status;
-    return p;
+    return Page{c.display_name, std::move(title), std::move(content), status};
   }
 
   std::optional<interkonto::Session> session_of(const HttpRequest &req) const {
@@ -275,9 +270,7 @@ struct Portal::Impl {
   }
 
   HttpResponse problem(int status, std::string_view title, std::string_view message) const {
-    return render(page(std::string(title),
-                       fmt::format("<h1>{}</h1>\n<p id=\"grund\">{}</p>\n", esc(title), esc(message)),
-                       status));
+    return detail::problem(c.display_name, status, title, message);
   }
 
   HttpResponse login_unavailable(int library_status) const {
@@ -365,12 +358,7 @@ Portal::~Portal() = default;
 HttpResponse Portal::handle(const HttpRequest &req) const {
   const Impl &m = *impl_;
   try {
-    if (req.path == kSpMetadata) {
-      HttpResponse r;
-      r.set_header("Content-Type", "application/samlmetadata+xml");
-      r.body = metadata_xml(m.c);
-      return r;
-    }
+    if (req.path == kSpMetadata) return metadata_document(metadata_xml(m.c));
     const interkonto::SnapshotPtr snap = m.c.federation ? m.c.federation->snapshot() : nullptr;
     if (!snap || !m.sp) return federation_unavailable(m.c.display_name);
     if (req.path == "/") return m.start_page();
@@ -384,10 +372,7 @@ HttpResponse Portal::handle(const HttpRequest &req) const {
     if (req.path == kLogout && req.method == "POST") return m.logout(req);
     return m.problem(404, "Seite nicht gefunden", "Diese Seite gibt es nicht.");
   } catch (const std::exception &e) {
-    if (m.c.log)
-      m.c.log(interkonto::LogLevel::error, fmt::format("clara portal: internal error: {}", e.what()));
-    return m.problem(500, "Technischer Fehler",
-                     "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut.");
+    return internal_error(m.c.display_name, m.c.log, "clara portal", e);
   }
 }
 

@@ -144,27 +144,14 @@ Servicekonto::~Servicekonto() = default;
 HttpResponse Servicekonto::handle(const HttpRequest &req) const {
   const Impl &m = *impl_;
   try {
-    if (req.path == kIdpMetadata || req.path == kSpMetadata) {
-      HttpResponse r;
-      r.set_header("Content-Type", "application/samlmetadata+xml");
-      r.body = req.path == kIdpMetadata ? idp_entity_xml(m.c) : sp_entity_xml(m.c, false);
-      return r;
-    }
+    if (req.path == kIdpMetadata || req.path == kSpMetadata)
+      return metadata_document(req.path == kIdpMetadata ? idp_entity_xml(m.c) : sp_entity_xml(m.c, false));
     const interkonto::SnapshotPtr snap = m.c.federation ? m.c.federation->snapshot() : nullptr;
     if (!snap) return federation_unavailable(m.c.display_name);
     if (req.path == "/") return m.start_page();
     return m.proxy_for(snap)->handle(req);
   } catch (const std::exception &e) {
-    if (m.c.log)
-      m.c.log(interkonto::LogLevel::error, fmt::format("clara servicekonto: internal error: {}", e.what()));
-    Page p;
-    p.party = m.c.display_name;
-    p.title = "Technischer Fehler";
-    p.status = 500;
-    p.content =
-        "<h1>Technischer Fehler</h1>\n<p id=\"grund\">Ein interner Fehler ist aufgetreten. Bitte versuchen "
-        "Sie es später erneut.</p>\n";
-    return render(p);
+    return internal_error(m.c.display_name, m.c.log, "clara servicekonto", e);
   }
 }
 

@@ -54,6 +54,8 @@
 #include "interkonto/proxy.hpp"
 #include "interkonto/session.hpp"
 #include "interkonto/sp.hpp"
+#include "unit/proxy_world.hpp"
+#include "unit/saml_browser.hpp"
 #include "unit/test_keys.hpp"
 
 namespace {
@@ -165,87 +167,29 @@ void require(bool ok, const std::string &what) {
 
 // ---------------------------------------------------------------- HTML / HTTP helpers
 
-std::string html_unescape(std::string s) {
-  const std::pair<const char *, const char *> table[] = {{"&quot;", "\""}, {"&#39;", "'"},  {"&lt;", "<"},
-                                                         {"&gt;", ">"},    {"&#x3D;", "="}, {"&#43;", "+"},
-                                                         {"&amp;", "&"}};
-  for (const auto &[from, to] : table) {
-    const std::string f = from;
-    for (auto pos = s.find(f); pos != std::string::npos; pos = s.find(f, pos)) {
-      s.replace(pos, f.size(), to);
-      pos += std::string(to).size();
-    }
-  }
-  return s;
-}
-
-std::optional<std::string> form_value(const std::string &html, const std::string &name) {
-  const std::string marker = "name=\"" + name + "\" value=\"";
-  const auto pos = html.find(marker);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + marker.size();
-  const auto end = html.find('"', start);
-  if (end == std::string::npos) return std::nullopt;
-  return html_unescape(html.substr(start, end - start));
-}
-
-std::optional<std::string> form_action(const std::string &html) {
-  const std::string marker = "<form method=\"post\" action=\"";
-  const auto pos = html.find(marker);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + marker.size();
-  const auto end = html.find('"', start);
-  if (end == std::string::npos) return std::nullopt;
-  return html_unescape(html.substr(start, end - start));
-}
-
-// "name=value; ..." of every Set-Cookie, joined for a Cookie header.
-std::string cookie_header(const HttpResponse &r) {
-  std::string out;
-  for (const auto &[n, v] : r.headers)
-    if (n == "Set-Cookie") {
-      if (!out.empty()) out += "; ";
-      out += v.substr(0, v.find(';'));
-    }
-  return out;
-}
-
-std::string query_of(std::string_view location) {
-  const auto q = location.find('?');
-  require(q != std::string_view::npos, "redirect without a query");
-  return std::string(location.substr(q + 1));
-}
-
-HttpRequest get_request(const std::string &path, const std::string &query) {
-  HttpRequest r;
-  r.method = "GET";
-  r.path = path;
-  r.raw_query = query;
-  return r;
-}
-
-HttpRequest post_form(const std::string &path, const std::string &saml_response,
-                      const std::string &relay_state, const std::string &cookies) {
-  HttpRequest r;
-  r.method = "POST";
-  r.path = path;
-  r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-  if (!cookies.empty()) r.headers.emplace_back("Cookie", cookies);
-  r.body = "SAMLResponse=" + url_encode(saml_response) + "&RelayState=" + url_encode(relay_state);
-  return r;
-}
+using test::cookie_header;
+using test::form_action;
+using test::form_value;
+using test::get_request;
+using test::post_form;
+using test::query_of;
 
 // ---------------------------------------------------------------- the world
 
-constexpr const char *kNrw = "https://idp.nrw.example/saml";
-constexpr const char *kNrwSso = "https://idp.nrw.example/saml/sso";
-constexpr const char *kProxyIdp = "https://sk.thueringen.example/idp";
-constexpr const char *kProxySso = "https://sk.thueringen.example/proxy/sso";
-constexpr const char *kProxySp = "https://sk.thueringen.example/sp";
-constexpr const char *kProxyBase = "https://sk.thueringen.example";
-constexpr const char *kProxyAcsPath = "/proxy/acs";
-constexpr const char *kPortal = "https://portal.thueringen.example/sp";
-constexpr const char *kPortalBase = "https://portal.thueringen.example";
+// tests/unit/proxy_world.hpp, with RSA-3072 keys and this file's release policy.
+using test::proxy_world::idp_entity;
+using test::proxy_world::kNrw;
+using test::proxy_world::kNrwSso;
+using test::proxy_world::kPortal;
+using test::proxy_world::kPortalBase;
+using test::proxy_world::kProxyAcsPath;
+using test::proxy_world::kProxyBase;
+using test::proxy_world::kProxyIdp;
+using test::proxy_world::kProxySp;
+using test::proxy_world::kProxySso;
+using test::proxy_world::portal_config;
+using test::proxy_world::proxy_config;
+
 constexpr unsigned kBits = 3072;
 
 // Servicekonto: the portal may see name, birth date, address, mail, trust
@@ -284,14 +228,7 @@ std::string request_sig_uri(const Options &opt) {
 }
 
 IdpConfig idp_config(const char *entity, const char *sso, const Credential &signing) {
-  IdpConfig c{.entity_id = entity,
-              .sso_url = sso,
-              .signing = signing,
-              .sps = {},
-              .require_signed_requests = true,
-              .clock_skew = std::chrono::seconds{180},
-              .assertion_lifetime = std::chrono::seconds{300},
-              .policy = AlgorithmPolicy{}};
+  IdpConfig c = test::idp_config(entity, sso, signing);
   // Sign the assertion with RSASSA-PSS, encrypt it (AES-256-GCM, xmlenc11 rsa-oaep).
   c.default_response.signature_method = std::string(alg::rsa_pss_sha256);
   c.default_response.sign_assertion = true;
@@ -337,46 +274,30 @@ struct World {
 
   World(const Keys &k, const Options &opt, bool schema_validation) : schema(schema_validation) {
     // Real clocks: the replay caches and trackers expire their entries.
-    const EntityPtr nrw_entity =
-        parse_metadata(IdentityProvider(idp_config(kNrw, kNrwSso, k.nrw)).metadata_xml()).front();
-    const EntityPtr proxy_idp_entity =
-        parse_metadata(IdentityProvider(idp_config(kProxyIdp, kProxySso, k.proxy_idp)).metadata_xml())
-            .front();
+    const EntityPtr nrw_entity = idp_entity(idp_config(kNrw, kNrwSso, k.nrw));
+    const EntityPtr proxy_idp_entity = idp_entity(idp_config(kProxyIdp, kProxySso, k.proxy_idp));
 
-    SpConfig pc;
-    pc.entity_id = kPortal;
-    pc.base_url = kPortalBase;
-    pc.signing = k.portal;
+    SpConfig pc = portal_config(k.portal, proxy_idp_entity);
     pc.decryption = {k.portal_enc}; // published as the encryption certificate
-    IdpSettings to_proxy;
-    to_proxy.entity = proxy_idp_entity;
+    IdpSettings &to_proxy = pc.idps.front();
     to_proxy.authn_request_binding = std::string(binding::redirect);
     to_proxy.authn_request_signature_method = request_sig_uri(opt);
     to_proxy.require_encrypted_assertion = true;
-    pc.idps = {to_proxy};
     pc.min_trust_level = 3;
     portal = std::make_unique<ServiceProvider>(pc, std::make_shared<InMemorySessionStore>(),
                                                std::make_shared<InMemoryRequestTracker>(),
                                                std::make_shared<InMemoryReplayCache>());
 
-    ProxyConfig c(idp_config(kProxyIdp, kProxySso, k.proxy_idp));
-    c.idp.sps = {parse_metadata(portal->metadata_xml()).front()};
+    ProxyConfig c =
+        proxy_config(idp_config(kProxyIdp, kProxySso, k.proxy_idp),
+                     parse_metadata(portal->metadata_xml()).front(), k.proxy_sp, nrw_entity, attributes);
     c.sso_path = "/proxy/sso";
-    c.sp.entity_id = kProxySp;
-    c.sp.base_url = kProxyBase;
-    c.sp.acs_path = kProxyAcsPath;
-    c.sp.metadata_path = "/proxy/sp/metadata";
-    c.sp.signing = k.proxy_sp;
     c.sp.decryption = {k.proxy_sp_enc};
     c.sp.schema_validation = schema_validation;
-    IdpSettings upstream;
-    upstream.entity = nrw_entity;
+    IdpSettings &upstream = c.sp.idps.front();
     upstream.authn_request_binding = std::string(binding::redirect);
     upstream.authn_request_signature_method = request_sig_uri(opt);
     upstream.require_encrypted_assertion = true;
-    c.sp.idps = {upstream};
-    c.sp.default_idp = kNrw;
-    c.attributes = attributes;
     proxy = std::make_unique<Proxy>(c, pending, std::make_shared<InMemorySessionStore>(),
                                     std::make_shared<InMemoryRequestTracker>(),
                                     std::make_shared<InMemoryReplayCache>());

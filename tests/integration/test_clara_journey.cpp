@@ -28,6 +28,7 @@
 #include "interkonto/metadata.hpp"
 #include "interkonto/metadata_provider.hpp"
 #include "interkonto/session.hpp"
+#include "unit/saml_browser.hpp"
 #include "unit/saml_fixture.hpp"
 #include "unit/test_keys.hpp"
 
@@ -48,19 +49,7 @@ Credential party_key(int index, const std::string &cn) {
 
 // ------------------------------------------------------------------ HTML
 
-std::string html_unescape(std::string s) {
-  const std::pair<const char *, const char *> table[] = {{"&quot;", "\""}, {"&#39;", "'"}, {"&#x27;", "'"},
-                                                         {"&lt;", "<"},    {"&gt;", ">"},  {"&#x3D;", "="},
-                                                         {"&#43;", "+"},   {"&amp;", "&"}};
-  for (const auto &[from, to] : table) {
-    const std::string f = from;
-    for (auto pos = s.find(f); pos != std::string::npos; pos = s.find(f, pos)) {
-      s.replace(pos, f.size(), to);
-      pos += std::string(to).size();
-    }
-  }
-  return s;
-}
+using test::html_unescape;
 
 // Attributes of one start tag ("<input id=\"a\" value=\"b\">").
 std::map<std::string, std::string> tag_attributes(std::string_view tag) {

@@ -27,12 +27,19 @@
 #include "interkonto/proxy.hpp"
 #include "interkonto/session.hpp"
 #include "interkonto/sp.hpp"
+#include "unit/saml_browser.hpp"
 #include "unit/saml_fixture.hpp"
 #include "unit/test_keys.hpp"
 
 using namespace interkonto;
 
 namespace {
+
+using test::form_action;
+using test::form_value;
+using test::get_request;
+using test::idp_config;
+using test::query_of;
 
 constexpr const char *kNrw = "https://sk.nrw.example/idp";
 constexpr const char *kNrwSso = "https://sk.nrw.example/idp/sso";
@@ -52,48 +59,6 @@ constexpr const char *kSur = "urn:oid:2.5.4.4";
 constexpr const char *kBirth = "urn:oid:1.2.40.0.10.2.1.1.55";
 constexpr const char *kStreet = "urn:oid:2.5.4.16";
 constexpr const char *kLevelAttr = "urn:oid:1.2.40.0.10.2.1.1.261.94";
-
-const Credential &cred(int index, const char *cn) {
-  static std::mutex mu;
-  static std::map<int, Credential> cache;
-  const std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(index);
-  if (it == cache.end())
-    it = cache.emplace(index, test::self_signed_cert(test::rsa_key(2048, index), cn)).first;
-  return it->second;
-}
-
-std::string html_unescape(std::string s) {
-  const std::pair<const char *, const char *> table[] = {{"&quot;", "\""}, {"&#39;", "'"},  {"&lt;", "<"},
-                                                         {"&gt;", ">"},    {"&#x3D;", "="}, {"&#43;", "+"},
-                                                         {"&amp;", "&"}};
-  for (const auto &[from, to] : table) {
-    const std::string f = from;
-    for (auto pos = s.find(f); pos != std::string::npos; pos = s.find(f, pos)) {
-      s.replace(pos, f.size(), to);
-      pos += std::string(to).size();
-    }
-  }
-  return s;
-}
-
-std::optional<std::string> form_value(const std::string &html, const std::string &name) {
-  const std::string marker = "name=\"" + name + "\" value=\"";
-  const auto pos = html.find(marker);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + marker.size();
-  const auto end = html.find('"', start);
-  if (end == std::string::npos) return std::nullopt;
-  return html_unescape(html.substr(start, end - start));
-}
-
-std::optional<std::string> form_action(const std::string &html) {
-  const std::string marker = "<form method=\"post\" action=\"";
-  const auto pos = html.find(marker);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + marker.size();
-  return html_unescape(html.substr(start, html.find('"', start) - start));
-}
 
 // Cookie jar of one browser at one site: Set-Cookie headers applied in order.
 struct Jar {
@@ -117,12 +82,6 @@ struct Jar {
     return out;
   }
 };
-
-std::string query_of(std::string_view location) {
-  const auto q = location.find('?');
-  REQUIRE(q != std::string_view::npos);
-  return std::string(location.substr(q + 1));
-}
 
 std::string path_of(std::string_view location) {
   std::string_view l = location;
@@ -151,8 +110,7 @@ HttpRequest post_form(const std::string &path, const std::string &body, const Ja
 
 HttpRequest post_saml(const std::string &path, const std::string &saml_response,
                       const std::string &relay_state, const Jar &jar) {
-  return post_form(
-      path, "SAMLResponse=" + url_encode(saml_response) + "&RelayState=" + url_encode(relay_state), jar);
+  return test::post_form(path, saml_response, relay_state, jar.header());
 }
 
 AuthenticatedSubject citizen(const std::string &given, const std::string &level = "STORK-QAA-Level-3") {
@@ -176,17 +134,6 @@ release:
   "https://hundesteuer.thueringen.example/sp":
     allow: [givenName, surname]
 )";
-
-IdpConfig idp_config(const char *entity, const char *sso, const Credential &signing) {
-  return IdpConfig{.entity_id = entity,
-                   .sso_url = sso,
-                   .signing = signing,
-                   .sps = {},
-                   .require_signed_requests = true,
-                   .clock_skew = std::chrono::seconds{180},
-                   .assertion_lifetime = std::chrono::seconds{300},
-                   .policy = AlgorithmPolicy{}};
-}
 
 LoginOptions login(std::string return_to = "/bauvoranfrage") {
   LoginOptions o;
@@ -219,12 +166,12 @@ struct Federation {
   std::unique_ptr<IdentityProvider> hh;
   std::map<std::string, EntityPtr> portal_metadata; // what the proxy knows
 
-  const Credential &nrw_cred = cred(60, "sk.nrw.example");
-  const Credential &hh_cred = cred(61, "sk.hamburg.example");
-  const Credential &proxy_idp_cred = cred(62, "sk.thueringen.example idp");
-  const Credential &proxy_sp_cred = cred(63, "sk.thueringen.example sp");
-  const Credential &bau_cred = cred(64, "bauportal.thueringen.example");
-  const Credential &hund_cred = cred(65, "hundesteuer.thueringen.example");
+  const Credential &nrw_cred = test::cached_credential(60, "sk.nrw.example");
+  const Credential &hh_cred = test::cached_credential(61, "sk.hamburg.example");
+  const Credential &proxy_idp_cred = test::cached_credential(62, "sk.thueringen.example idp");
+  const Credential &proxy_sp_cred = test::cached_credential(63, "sk.thueringen.example sp");
+  const Credential &bau_cred = test::cached_credential(64, "bauportal.thueringen.example");
+  const Credential &hund_cred = test::cached_credential(65, "hundesteuer.thueringen.example");
 
   EntityPtr proxy_idp_entity;
 
@@ -359,11 +306,8 @@ struct Browser {
     REQUIRE(loc);
     const bool nrw = loc->starts_with(std::string(kNrwSso) + "?");
     REQUIRE((nrw || loc->starts_with(std::string(kHhSso) + "?")));
-    HttpRequest r;
-    r.method = "GET";
-    r.path = "/idp/sso";
-    r.raw_query = query_of(*loc);
-    upstream_request = f.upstream(nrw ? kNrw : kHh).receive_authn_request(r);
+    upstream_request =
+        f.upstream(nrw ? kNrw : kHh).receive_authn_request(get_request("/idp/sso", query_of(*loc)));
     return *upstream_request;
   }
 
@@ -555,7 +499,7 @@ TEST_CASE("proxy federation: requests the proxy must not answer with a POST", "[
     SpConfig pc;
     pc.entity_id = "https://unknown-portal.example/sp";
     pc.base_url = "https://unknown-portal.example";
-    pc.signing = cred(66, "unknown-portal.example");
+    pc.signing = test::cached_credential(66, "unknown-portal.example");
     IdpSettings to_proxy;
     to_proxy.entity = f.proxy_idp_entity;
     pc.idps = {to_proxy};

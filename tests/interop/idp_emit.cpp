@@ -24,7 +24,6 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -39,11 +38,17 @@
 #include "interkonto/proxy.hpp"
 #include "interkonto/session.hpp"
 #include "interkonto/sp.hpp"
+#include "unit/proxy_world.hpp"
+#include "unit/saml_browser.hpp"
 #include "unit/test_keys.hpp"
 
 using namespace interkonto;
 
 namespace {
+
+// The in-process browser and the proxy world of the proxy tests.
+using namespace test;
+using namespace test::proxy_world;
 
 constexpr const char *idp_id = "https://sk.example.de/idp";
 constexpr const char *sso_url = "https://sk.example.de/idp/sso";
@@ -99,88 +104,8 @@ std::string issue(const IdentityProvider &idp, const std::string &sp_id, const s
 
 // ------------------------------------------------------------------- proxy
 
-constexpr const char *up_id = "https://idp.nrw.example/saml";
-constexpr const char *up_sso = "https://idp.nrw.example/saml/sso";
-constexpr const char *proxy_idp_id = "https://sk.thueringen.example/idp";
-constexpr const char *proxy_sso = "https://sk.thueringen.example/proxy/sso";
-constexpr const char *proxy_sp_id = "https://sk.thueringen.example/sp";
-constexpr const char *proxy_base = "https://sk.thueringen.example";
-constexpr const char *portal_id = "https://portal.thueringen.example/sp";
-constexpr const char *portal_base = "https://portal.thueringen.example";
-
-// givenName, surname and the trust level go to the portal; birthdate is withheld.
-constexpr const char *proxy_attribute_map = R"(
-profiles: [servicekonto]
-release:
-  "https://portal.thueringen.example/sp":
-    allow: [givenName, surname, trustLevel]
-)";
-
 void need(bool cond, const std::string &what) {
   if (!cond) throw std::runtime_error("proxy run: " + what);
-}
-
-std::string html_unescape(std::string s) {
-  const std::pair<const char *, const char *> table[] = {{"&quot;", "\""}, {"&#39;", "'"},  {"&lt;", "<"},
-                                                         {"&gt;", ">"},    {"&#x3D;", "="}, {"&#43;", "+"},
-                                                         {"&amp;", "&"}};
-  for (const auto &[from, to] : table) {
-    const std::string f = from;
-    for (auto pos = s.find(f); pos != std::string::npos; pos = s.find(f, pos)) {
-      s.replace(pos, f.size(), to);
-      pos += std::string(to).size();
-    }
-  }
-  return s;
-}
-
-std::optional<std::string> form_value(const std::string &html, const std::string &name) {
-  const std::string marker = "name=\"" + name + "\" value=\"";
-  const auto pos = html.find(marker);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + marker.size();
-  const auto end = html.find('"', start);
-  if (end == std::string::npos) return std::nullopt;
-  return html_unescape(html.substr(start, end - start));
-}
-
-std::string cookie_header(const HttpResponse &r) {
-  std::string out;
-  for (const auto &[n, v] : r.headers)
-    if (n == "Set-Cookie") {
-      if (!out.empty()) out += "; ";
-      out += v.substr(0, v.find(';'));
-    }
-  return out;
-}
-
-std::string query_of(const HttpResponse &r, const std::string &prefix) {
-  const auto loc = r.header("Location");
-  need(r.status == 302 && loc.has_value(), "expected a redirect, got " + std::to_string(r.status));
-  need(loc->starts_with(prefix + "?"), "redirect to " + std::string(*loc));
-  return std::string(loc->substr(loc->find('?') + 1));
-}
-
-HttpRequest post_form(const std::string &path, const std::string &saml_response,
-                      const std::string &relay_state, const std::string &cookies) {
-  HttpRequest r;
-  r.method = "POST";
-  r.path = path;
-  r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-  if (!cookies.empty()) r.headers.emplace_back("Cookie", cookies);
-  r.body = "SAMLResponse=" + url_encode(saml_response) + "&RelayState=" + url_encode(relay_state);
-  return r;
-}
-
-IdpConfig plain_idp_config(const char *entity, const char *sso, const Credential &signing) {
-  return IdpConfig{.entity_id = entity,
-                   .sso_url = sso,
-                   .signing = signing,
-                   .sps = {},
-                   .require_signed_requests = true,
-                   .clock_skew = std::chrono::seconds{180},
-                   .assertion_lifetime = std::chrono::seconds{300},
-                   .policy = AlgorithmPolicy{}};
 }
 
 struct ProxyRun {
@@ -197,46 +122,27 @@ ProxyRun run_proxy(const Credential &proxy_idp_cred, const Credential &portal_en
       test::self_signed_cert(test::rsa_key(2048, 34), "sk.thueringen.example sp");
   const Credential portal_sign = test::self_signed_cert(test::rsa_key(2048, 35), "portal.thueringen.example");
 
-  const EntityPtr up_entity =
-      parse_metadata(IdentityProvider(plain_idp_config(up_id, up_sso, up_cred)).metadata_xml()).front();
-  const EntityPtr proxy_idp_entity =
-      parse_metadata(
-          IdentityProvider(plain_idp_config(proxy_idp_id, proxy_sso, proxy_idp_cred)).metadata_xml())
-          .front();
+  const EntityPtr up_entity = idp_entity(idp_config(kNrw, kNrwSso, up_cred));
+  const EntityPtr proxy_idp_entity = idp_entity(idp_config(kProxyIdp, kProxySso, proxy_idp_cred));
 
-  SpConfig pc;
-  pc.entity_id = portal_id;
-  pc.base_url = portal_base;
-  pc.signing = portal_sign;
+  SpConfig pc = portal_config(portal_sign, proxy_idp_entity);
   pc.decryption = {portal_enc};
-  IdpSettings to_proxy;
-  to_proxy.entity = proxy_idp_entity;
-  to_proxy.require_encrypted_assertion = true;
-  pc.idps = {to_proxy};
+  pc.idps.front().require_encrypted_assertion = true;
   const ServiceProvider portal(pc, std::make_shared<InMemorySessionStore>(),
                                std::make_shared<InMemoryRequestTracker>(),
                                std::make_shared<InMemoryReplayCache>());
 
-  ProxyConfig c(plain_idp_config(proxy_idp_id, proxy_sso, proxy_idp_cred));
-  c.idp.sps = {parse_metadata(portal.metadata_xml()).front()};
+  ProxyConfig c = proxy_config(idp_config(kProxyIdp, kProxySso, proxy_idp_cred),
+                               parse_metadata(portal.metadata_xml()).front(), proxy_sp_cred, up_entity,
+                               AttributeMap::from_yaml(kAttributeMap));
   // Signature method left to the default (RSASSA-PSS for an RSA key), likewise
   // the encryption algorithms (AES-256-GCM, xmlenc11 rsa-oaep).
   c.idp.default_response.encrypt_assertion = true;
   c.idp.default_response.sign_response = true;
-  c.sp.entity_id = proxy_sp_id;
-  c.sp.base_url = proxy_base;
-  c.sp.acs_path = "/proxy/acs";
-  c.sp.metadata_path = "/proxy/sp/metadata";
-  c.sp.signing = proxy_sp_cred;
-  IdpSettings upstream;
-  upstream.entity = up_entity;
-  c.sp.idps = {upstream};
-  c.sp.default_idp = up_id;
-  c.attributes = AttributeMap::from_yaml(proxy_attribute_map);
   const Proxy proxy(c, std::make_shared<InMemoryPendingStore>(), std::make_shared<InMemorySessionStore>(),
                     std::make_shared<InMemoryRequestTracker>(), std::make_shared<InMemoryReplayCache>());
 
-  IdpConfig uc = plain_idp_config(up_id, up_sso, up_cred);
+  IdpConfig uc = idp_config(kNrw, kNrwSso, up_cred);
   uc.sps = {parse_metadata(proxy.sp().metadata_xml()).front()};
   const IdentityProvider up(uc);
 
@@ -245,18 +151,11 @@ ProxyRun run_proxy(const Credential &proxy_idp_cred, const Credential &portal_en
   const HttpResponse start = portal.start_login(opt);
   const std::string portal_cookies = cookie_header(start);
 
-  HttpRequest sso;
-  sso.method = "GET";
-  sso.path = "/proxy/sso";
-  sso.raw_query = query_of(start, proxy_sso);
-  const HttpResponse to_up = proxy.handle(sso);
+  const HttpResponse to_up = proxy.handle(get_request("/proxy/sso", redirect_query(start, kProxySso)));
   const std::string proxy_cookies = cookie_header(to_up);
 
-  HttpRequest at_up;
-  at_up.method = "GET";
-  at_up.path = "/saml/sso";
-  at_up.raw_query = query_of(to_up, up_sso);
-  const ReceivedAuthnRequest rec = up.receive_authn_request(at_up);
+  const ReceivedAuthnRequest rec =
+      up.receive_authn_request(get_request("/saml/sso", redirect_query(to_up, kNrwSso)));
   AuthenticatedSubject clara;
   clara.name_id = "AAdzZWNyZXQxMjM0NTY3ODkw";
   clara.authn_context_class_ref = "STORK-QAA-Level-3";

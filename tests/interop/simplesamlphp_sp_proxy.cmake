@@ -17,6 +17,8 @@ endif()
 add_executable(ssp_proxy_interop_driver ${CMAKE_CURRENT_SOURCE_DIR}/interop/simplesamlphp_sp_proxy/driver.cpp)
 # OpenSSL: tests/unit/test_keys.hpp generates the in-process keys.
 target_link_libraries(ssp_proxy_interop_driver PRIVATE interkonto::interkonto CURL::libcurl OpenSSL::Crypto fmt::fmt)
+# tests/ on the include path for unit/saml_browser.hpp (it includes unit/test_keys.hpp).
+target_include_directories(ssp_proxy_interop_driver PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 interkonto_warnings(ssp_proxy_interop_driver)
 
 add_test(NAME simplesamlphp_sp_proxy

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +20,8 @@
 #include "interkonto/proxy.hpp"
 #include "interkonto/session.hpp"
 #include "interkonto/sp.hpp"
+#include "unit/saml_browser.hpp"
+#include "unit/proxy_world.hpp"
 #include "unit/saml_fixture.hpp"
 #include "unit/test_keys.hpp"
 
@@ -28,83 +29,14 @@ using namespace interkonto;
 
 namespace {
 
-constexpr const char *kNrw = "https://idp.nrw.example/saml";
-constexpr const char *kNrwSso = "https://idp.nrw.example/saml/sso";
-constexpr const char *kProxyIdp = "https://sk.thueringen.example/idp";
-constexpr const char *kProxySso = "https://sk.thueringen.example/proxy/sso";
-constexpr const char *kProxySp = "https://sk.thueringen.example/sp";
-constexpr const char *kProxyBase = "https://sk.thueringen.example";
-constexpr const char *kPortal = "https://portal.thueringen.example/sp";
-constexpr const char *kPortalBase = "https://portal.thueringen.example";
-
-const Credential &cred(int index, const char *cn) {
-  // One cached credential per index (keys are generated deterministically per index).
-  static std::map<int, Credential> cache;
-  auto it = cache.find(index);
-  if (it == cache.end())
-    it = cache.emplace(index, test::self_signed_cert(test::rsa_key(2048, index), cn)).first;
-  return it->second;
-}
-
-std::string html_unescape(std::string s) {
-  const std::pair<const char *, const char *> table[] = {{"&quot;", "\""}, {"&#39;", "'"},  {"&lt;", "<"},
-                                                         {"&gt;", ">"},    {"&#x3D;", "="}, {"&#43;", "+"},
-                                                         {"&amp;", "&"}};
-  for (const auto &[from, to] : table) {
-    const std::string f = from;
-    for (auto pos = s.find(f); pos != std::string::npos; pos = s.find(f, pos)) {
-      s.replace(pos, f.size(), to);
-      pos += std::string(to).size();
-    }
-  }
-  return s;
-}
-
-std::optional<std::string> form_value(const std::string &html, const std::string &name) {
-  const std::string marker = "name=\"" + name + "\" value=\"";
-  const auto pos = html.find(marker);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + marker.size();
-  const auto end = html.find('"', start);
-  if (end == std::string::npos) return std::nullopt;
-  return html_unescape(html.substr(start, end - start));
-}
-
-std::optional<std::string> form_action(const std::string &html) {
-  const std::string marker = "<form method=\"post\" action=\"";
-  const auto pos = html.find(marker);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + marker.size();
-  return html_unescape(html.substr(start, html.find('"', start) - start));
-}
-
-// "name=value; ..." of every Set-Cookie, joined for a Cookie header.
-std::string cookie_header(const HttpResponse &r) {
-  std::string out;
-  for (const auto &[n, v] : r.headers)
-    if (n == "Set-Cookie") {
-      if (!out.empty()) out += "; ";
-      out += v.substr(0, v.find(';'));
-    }
-  return out;
-}
-
-std::string query_of(std::string_view location) {
-  const auto q = location.find('?');
-  REQUIRE(q != std::string_view::npos);
-  return std::string(location.substr(q + 1));
-}
-
-HttpRequest post_form(const std::string &path, const std::string &saml_response,
-                      const std::string &relay_state, const std::string &cookies) {
-  HttpRequest r;
-  r.method = "POST";
-  r.path = path;
-  r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-  if (!cookies.empty()) r.headers.emplace_back("Cookie", cookies);
-  r.body = "SAMLResponse=" + url_encode(saml_response) + "&RelayState=" + url_encode(relay_state);
-  return r;
-}
+using test::cookie_header;
+using test::form_action;
+using test::form_value;
+using test::get_request;
+using test::idp_config;
+using test::post_form;
+using test::query_of;
+using namespace test::proxy_world;
 
 AuthenticatedSubject clara(const std::string &class_ref = "STORK-QAA-Level-3") {
   AuthenticatedSubject s;
@@ -118,24 +50,6 @@ AuthenticatedSubject clara(const std::string &class_ref = "STORK-QAA-Level-3") {
   return s;
 }
 
-constexpr const char *kAttributeMap = R"(
-profiles: [servicekonto]
-release:
-  "https://portal.thueringen.example/sp":
-    allow: [givenName, surname, trustLevel]
-)";
-
-IdpConfig idp_config(const char *entity, const char *sso, const Credential &signing) {
-  return IdpConfig{.entity_id = entity,
-                   .sso_url = sso,
-                   .signing = signing,
-                   .sps = {},
-                   .require_signed_requests = true,
-                   .clock_skew = std::chrono::seconds{180},
-                   .assertion_lifetime = std::chrono::seconds{300},
-                   .policy = AlgorithmPolicy{}};
-}
-
 struct World {
   std::shared_ptr<FixedClock> clock = std::make_shared<FixedClock>(test::base_time());
   std::unique_ptr<Proxy> proxy;
@@ -145,42 +59,23 @@ struct World {
   std::shared_ptr<InMemorySessionStore> portal_sessions = std::make_shared<InMemorySessionStore>();
 
   explicit World(std::optional<int> portal_min_level = std::nullopt) {
-    const Credential &nrw_cred = cred(40, "idp.nrw.example");
-    const Credential &proxy_idp_cred = cred(41, "sk.thueringen.example idp");
-    const Credential &proxy_sp_cred = cred(42, "sk.thueringen.example sp");
-    const Credential &portal_cred = cred(43, "portal.thueringen.example");
+    const Credential &nrw_cred = test::cached_credential(40, "idp.nrw.example");
+    const Credential &proxy_idp_cred = test::cached_credential(41, "sk.thueringen.example idp");
+    const Credential &proxy_sp_cred = test::cached_credential(42, "sk.thueringen.example sp");
+    const Credential &portal_cred = test::cached_credential(43, "portal.thueringen.example");
 
-    const EntityPtr nrw_entity =
-        parse_metadata(IdentityProvider(idp_config(kNrw, kNrwSso, nrw_cred), clock).metadata_xml()).front();
-    const EntityPtr proxy_idp_entity =
-        parse_metadata(
-            IdentityProvider(idp_config(kProxyIdp, kProxySso, proxy_idp_cred), clock).metadata_xml())
-            .front();
+    const EntityPtr nrw_entity = idp_entity(idp_config(kNrw, kNrwSso, nrw_cred), clock);
+    const EntityPtr proxy_idp_entity = idp_entity(idp_config(kProxyIdp, kProxySso, proxy_idp_cred), clock);
 
-    SpConfig pc;
-    pc.entity_id = kPortal;
-    pc.base_url = kPortalBase;
-    pc.signing = portal_cred;
-    IdpSettings to_proxy;
-    to_proxy.entity = proxy_idp_entity;
-    pc.idps = {to_proxy};
+    SpConfig pc = portal_config(portal_cred, proxy_idp_entity);
     pc.min_trust_level = portal_min_level;
     portal =
         std::make_unique<ServiceProvider>(pc, portal_sessions, std::make_shared<InMemoryRequestTracker>(),
                                           std::make_shared<InMemoryReplayCache>(), clock);
 
-    ProxyConfig c(idp_config(kProxyIdp, kProxySso, proxy_idp_cred));
-    c.idp.sps = {parse_metadata(portal->metadata_xml()).front()};
-    c.sp.entity_id = kProxySp;
-    c.sp.base_url = kProxyBase;
-    c.sp.acs_path = "/proxy/acs";
-    c.sp.metadata_path = "/proxy/sp/metadata";
-    c.sp.signing = proxy_sp_cred;
-    IdpSettings upstream;
-    upstream.entity = nrw_entity;
-    c.sp.idps = {upstream};
-    c.sp.default_idp = kNrw;
-    c.attributes = AttributeMap::from_yaml(kAttributeMap);
+    ProxyConfig c = proxy_config(idp_config(kProxyIdp, kProxySso, proxy_idp_cred),
+                                 parse_metadata(portal->metadata_xml()).front(), proxy_sp_cred, nrw_entity,
+                                 AttributeMap::from_yaml(kAttributeMap));
     proxy = std::make_unique<Proxy>(c, pending, std::make_shared<InMemorySessionStore>(),
                                     std::make_shared<InMemoryRequestTracker>(),
                                     std::make_shared<InMemoryReplayCache>(), clock);
@@ -211,11 +106,7 @@ Run run_to_proxy_acs(World &w, const AuthenticatedSubject &subject) {
   REQUIRE(to_proxy->starts_with(std::string(kProxySso) + "?"));
   run.portal_cookies = cookie_header(start);
 
-  HttpRequest sso;
-  sso.method = "GET";
-  sso.path = "/proxy/sso";
-  sso.raw_query = query_of(*to_proxy);
-  const HttpResponse upstream = w.proxy->handle(sso);
+  const HttpResponse upstream = w.proxy->handle(get_request("/proxy/sso", query_of(*to_proxy)));
   REQUIRE(upstream.status == 302);
   const auto to_nrw = upstream.header("Location");
   REQUIRE(to_nrw);
@@ -224,11 +115,7 @@ Run run_to_proxy_acs(World &w, const AuthenticatedSubject &subject) {
   REQUIRE_FALSE(run.proxy_cookies.empty());
   CHECK(w.pending->size() == 1);
 
-  HttpRequest at_nrw;
-  at_nrw.method = "GET";
-  at_nrw.path = "/saml/sso";
-  at_nrw.raw_query = query_of(*to_nrw);
-  const ReceivedAuthnRequest rec = w.nrw->receive_authn_request(at_nrw);
+  const ReceivedAuthnRequest rec = w.nrw->receive_authn_request(get_request("/saml/sso", query_of(*to_nrw)));
   CHECK(rec.issuer == kProxySp);
   const HttpResponse page = w.nrw->post_response(rec, w.nrw->build_response(rec, subject));
   REQUIRE(page.status == 200);

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <chrono>
 #include <latch>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -32,6 +31,8 @@
 #include "interkonto/proxy.hpp"
 #include "interkonto/session.hpp"
 #include "interkonto/sp.hpp"
+#include "unit/saml_browser.hpp"
+#include "unit/proxy_world.hpp"
 #include "unit/saml_fixture.hpp"
 #include "unit/test_keys.hpp"
 
@@ -40,24 +41,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using test::cookie_header;
+using test::form_action;
+using test::form_value;
+using test::get_request;
+using test::idp_config;
+using test::post_form;
+using test::redirect_query;
+using namespace test::proxy_world;
+
 constexpr int kThreads = 4;
 constexpr int kRounds = 3; // logins per thread
-
-constexpr const char *kNrw = "https://idp.nrw.example/saml";
-constexpr const char *kNrwSso = "https://idp.nrw.example/saml/sso";
-constexpr const char *kProxyIdp = "https://sk.thueringen.example/idp";
-constexpr const char *kProxySso = "https://sk.thueringen.example/proxy/sso";
-constexpr const char *kProxySp = "https://sk.thueringen.example/sp";
-constexpr const char *kProxyBase = "https://sk.thueringen.example";
-constexpr const char *kPortal = "https://portal.thueringen.example/sp";
-constexpr const char *kPortalBase = "https://portal.thueringen.example";
-
-constexpr const char *kAttributeMap = R"(
-profiles: [servicekonto]
-release:
-  "https://portal.thueringen.example/sp":
-    allow: [givenName, surname, trustLevel]
-)";
 
 // Runs fn(i) on n threads that start together; joins them all.
 template <class Fn> void run_threads(int n, Fn fn) {
@@ -79,88 +73,6 @@ std::size_t idx(int i) {
 // Inside the threads: a failed expectation throws, the thread records it.
 void expect(bool cond, const std::string &what) {
   if (!cond) throw std::runtime_error(what);
-}
-
-// Credentials are built before any thread starts (the cache is not locked).
-const Credential &cred(int index, const char *cn) {
-  static std::map<int, Credential> cache;
-  auto it = cache.find(index);
-  if (it == cache.end())
-    it = cache.emplace(index, test::self_signed_cert(test::rsa_key(2048, index), cn)).first;
-  return it->second;
-}
-
-std::string html_unescape(std::string s) {
-  const std::pair<const char *, const char *> table[] = {{"&quot;", "\""}, {"&#39;", "'"},  {"&lt;", "<"},
-                                                         {"&gt;", ">"},    {"&#x3D;", "="}, {"&#43;", "+"},
-                                                         {"&amp;", "&"}};
-  for (const auto &[from, to] : table) {
-    const std::string f = from;
-    for (auto pos = s.find(f); pos != std::string::npos; pos = s.find(f, pos)) {
-      s.replace(pos, f.size(), to);
-      pos += std::string(to).size();
-    }
-  }
-  return s;
-}
-
-std::optional<std::string> form_value(const std::string &html, const std::string &name) {
-  const std::string marker = "name=\"" + name + "\" value=\"";
-  const auto pos = html.find(marker);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + marker.size();
-  const auto end = html.find('"', start);
-  if (end == std::string::npos) return std::nullopt;
-  return html_unescape(html.substr(start, end - start));
-}
-
-std::optional<std::string> form_action(const std::string &html) {
-  const std::string marker = "<form method=\"post\" action=\"";
-  const auto pos = html.find(marker);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + marker.size();
-  return html_unescape(html.substr(start, html.find('"', start) - start));
-}
-
-// "name=value; ..." of every Set-Cookie, joined for a Cookie header.
-std::string cookie_header(const HttpResponse &r) {
-  std::string out;
-  for (const auto &[n, v] : r.headers)
-    if (n == "Set-Cookie") {
-      if (!out.empty()) out += "; ";
-      out += v.substr(0, v.find(';'));
-    }
-  return out;
-}
-
-std::string query_of(const HttpResponse &r, const std::string &expected_prefix) {
-  const auto location = r.header("Location");
-  expect(r.status == 302 && location.has_value(),
-         "expected a redirect, got status " + std::to_string(r.status));
-  expect(location->starts_with(expected_prefix + "?"), "redirect to " + std::string(*location));
-  return std::string(location->substr(location->find('?') + 1));
-}
-
-HttpRequest post_form(const std::string &path, const std::string &saml_response,
-                      const std::string &relay_state, const std::string &cookies) {
-  HttpRequest r;
-  r.method = "POST";
-  r.path = path;
-  r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-  if (!cookies.empty()) r.headers.emplace_back("Cookie", cookies);
-  r.body = "SAMLResponse=" + url_encode(saml_response) + "&RelayState=" + url_encode(relay_state);
-  return r;
-}
-
-IdpConfig idp_config(const char *entity, const char *sso, const Credential &signing) {
-  return IdpConfig{.entity_id = entity,
-                   .sso_url = sso,
-                   .signing = signing,
-                   .sps = {},
-                   .require_signed_requests = true,
-                   .clock_skew = std::chrono::seconds{180},
-                   .assertion_lifetime = std::chrono::seconds{300},
-                   .policy = AlgorithmPolicy{}};
 }
 
 // One citizen per login; the given name tells the logins apart.
@@ -195,44 +107,25 @@ struct World {
   std::unique_ptr<ServiceProvider> portal;
 
   World() {
-    const Credential &nrw_cred = cred(40, "idp.nrw.example");
-    const Credential &proxy_idp_cred = cred(41, "sk.thueringen.example idp");
-    const Credential &proxy_sp_cred = cred(42, "sk.thueringen.example sp");
-    const Credential &portal_cred = cred(43, "portal.thueringen.example");
-    const Credential &portal_enc = cred(44, "portal.thueringen.example encryption");
+    const Credential &nrw_cred = test::cached_credential(40, "idp.nrw.example");
+    const Credential &proxy_idp_cred = test::cached_credential(41, "sk.thueringen.example idp");
+    const Credential &proxy_sp_cred = test::cached_credential(42, "sk.thueringen.example sp");
+    const Credential &portal_cred = test::cached_credential(43, "portal.thueringen.example");
+    const Credential &portal_enc = test::cached_credential(44, "portal.thueringen.example encryption");
 
-    const EntityPtr nrw_entity =
-        parse_metadata(IdentityProvider(idp_config(kNrw, kNrwSso, nrw_cred), clock).metadata_xml()).front();
-    const EntityPtr proxy_idp_entity =
-        parse_metadata(
-            IdentityProvider(idp_config(kProxyIdp, kProxySso, proxy_idp_cred), clock).metadata_xml())
-            .front();
+    const EntityPtr nrw_entity = idp_entity(idp_config(kNrw, kNrwSso, nrw_cred), clock);
+    const EntityPtr proxy_idp_entity = idp_entity(idp_config(kProxyIdp, kProxySso, proxy_idp_cred), clock);
 
-    SpConfig pc;
-    pc.entity_id = kPortal;
-    pc.base_url = kPortalBase;
-    pc.signing = portal_cred;
+    SpConfig pc = portal_config(portal_cred, proxy_idp_entity);
     pc.decryption = {portal_enc};
-    IdpSettings to_proxy;
-    to_proxy.entity = proxy_idp_entity;
-    pc.idps = {to_proxy};
     portal =
         std::make_unique<ServiceProvider>(pc, portal_sessions, std::make_shared<InMemoryRequestTracker>(),
                                           std::make_shared<InMemoryReplayCache>(), clock);
 
-    ProxyConfig c(idp_config(kProxyIdp, kProxySso, proxy_idp_cred));
-    c.idp.sps = {parse_metadata(portal->metadata_xml()).front()};
+    ProxyConfig c = proxy_config(idp_config(kProxyIdp, kProxySso, proxy_idp_cred),
+                                 parse_metadata(portal->metadata_xml()).front(), proxy_sp_cred, nrw_entity,
+                                 AttributeMap::from_yaml(kAttributeMap));
     c.idp.default_response.encrypt_assertion = true;
-    c.sp.entity_id = kProxySp;
-    c.sp.base_url = kProxyBase;
-    c.sp.acs_path = "/proxy/acs";
-    c.sp.metadata_path = "/proxy/sp/metadata";
-    c.sp.signing = proxy_sp_cred;
-    IdpSettings upstream;
-    upstream.entity = nrw_entity;
-    c.sp.idps = {upstream};
-    c.sp.default_idp = kNrw;
-    c.attributes = AttributeMap::from_yaml(kAttributeMap);
     c.audit = [this](const ProxyAuditRecord &r) {
       if (r.success)
         audit_success.fetch_add(1);
@@ -269,19 +162,12 @@ Upstream to_upstream(const World &w, const std::string &tag, bool upstream_fails
   const HttpResponse start = w.portal->start_login(opt);
   u.portal_cookies = cookie_header(start);
 
-  HttpRequest sso;
-  sso.method = "GET";
-  sso.path = "/proxy/sso";
-  sso.raw_query = query_of(start, kProxySso);
-  const HttpResponse to_nrw = w.proxy->handle(sso);
+  const HttpResponse to_nrw = w.proxy->handle(get_request("/proxy/sso", redirect_query(start, kProxySso)));
   u.proxy_cookies = cookie_header(to_nrw);
   expect(!u.proxy_cookies.empty(), "no proxy cookie");
 
-  HttpRequest at_nrw;
-  at_nrw.method = "GET";
-  at_nrw.path = "/saml/sso";
-  at_nrw.raw_query = query_of(to_nrw, kNrwSso);
-  const ReceivedAuthnRequest rec = w.nrw->receive_authn_request(at_nrw);
+  const ReceivedAuthnRequest rec =
+      w.nrw->receive_authn_request(get_request("/saml/sso", redirect_query(to_nrw, kNrwSso)));
   expect(rec.issuer == kProxySp, "upstream request from " + rec.issuer);
   const std::string xml = upstream_fails
                               ? w.nrw->build_error_response(rec, status::responder, status::authn_failed)

@@ -22,6 +22,7 @@
 #include "interkonto/metadata.hpp"
 #include "interkonto/session.hpp"
 #include "interkonto/sp.hpp"
+#include "unit/saml_browser.hpp"
 #include "unit/saml_fixture.hpp"
 #include "unit/test_keys.hpp"
 #include "unit/test_util.hpp"
@@ -31,6 +32,10 @@ using interkonto::test::code_of;
 using namespace std::chrono_literals;
 
 namespace {
+
+using test::form_action;
+using test::form_value;
+using test::query_of;
 
 constexpr const char *kPortal = "https://portal.example";
 constexpr const char *kPortalSp = "https://portal.example/saml";
@@ -42,39 +47,6 @@ constexpr const char *kReturnTo = "/bauvoranfrage?x=1";
 const Credential &portal_signing() {
   static const Credential c = test::self_signed_cert(test::rsa_key(2048, 3), "portal.example signing");
   return c;
-}
-
-std::string html_unescape(std::string s) {
-  const std::pair<const char *, const char *> table[] = {{"&quot;", "\""}, {"&#39;", "'"},  {"&lt;", "<"},
-                                                         {"&gt;", ">"},    {"&#x3D;", "="}, {"&#43;", "+"},
-                                                         {"&amp;", "&"}};
-  for (const auto &[from, to] : table) {
-    const std::string f = from;
-    for (auto pos = s.find(f); pos != std::string::npos; pos = s.find(f, pos)) {
-      s.replace(pos, f.size(), to);
-      pos += std::string(to).size();
-    }
-  }
-  return s;
-}
-
-// Value of <input name="NAME" value="..."> in an auto-submit form page.
-std::optional<std::string> form_value(const std::string &html, const std::string &name) {
-  const std::string marker = "name=\"" + name + "\" value=\"";
-  const auto pos = html.find(marker);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + marker.size();
-  const auto end = html.find('"', start);
-  if (end == std::string::npos) return std::nullopt;
-  return html_unescape(html.substr(start, end - start));
-}
-
-std::optional<std::string> form_action(const std::string &html) {
-  const std::string marker = "<form method=\"post\" action=\"";
-  const auto pos = html.find(marker);
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + marker.size();
-  return html_unescape(html.substr(start, html.find('"', start) - start));
 }
 
 std::vector<std::string> set_cookies(const HttpResponse &r) {
@@ -114,12 +86,6 @@ bool has_attribute(const std::string &set_cookie, const std::string &attr) {
   return false;
 }
 
-std::string query_of(std::string_view location) {
-  const auto q = location.find('?');
-  REQUIRE(q != std::string_view::npos);
-  return std::string(location.substr(q + 1));
-}
-
 std::optional<std::string> raw_param(const std::string &query, const std::string &name) {
   for (const auto &[n, v] : parse_query(query))
     if (n == name) return v;
@@ -155,13 +121,7 @@ struct IdpPost {
 
 HttpRequest acs_request(const std::string &saml_response, const std::string &relay_state,
                         const std::string &cookie_header) {
-  HttpRequest r;
-  r.method = "POST";
-  r.path = "/saml/acs";
-  r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-  if (!cookie_header.empty()) r.headers.emplace_back("Cookie", cookie_header);
-  r.body = "SAMLResponse=" + url_encode(saml_response) + "&RelayState=" + url_encode(relay_state);
-  return r;
+  return test::post_form("/saml/acs", saml_response, relay_state, cookie_header);
 }
 
 HttpRequest with_cookie(const std::string &cookie_header) {
@@ -182,16 +142,7 @@ struct Flow {
   std::unique_ptr<ServiceProvider> sp;
   std::unique_ptr<IdentityProvider> idp;
 
-  static IdpConfig idp_config() {
-    return IdpConfig{.entity_id = kNrwIdp,
-                     .sso_url = kNrwSso,
-                     .signing = test::idp_credential(),
-                     .sps = {},
-                     .require_signed_requests = true,
-                     .clock_skew = std::chrono::seconds{180},
-                     .assertion_lifetime = std::chrono::seconds{300},
-                     .policy = AlgorithmPolicy{}};
-  }
+  static IdpConfig idp_config() { return test::idp_config(kNrwIdp, kNrwSso, test::idp_credential()); }
 
   static SpConfig default_config(EntityPtr idp_entity) {
     SpConfig c;

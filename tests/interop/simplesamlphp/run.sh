@@ -19,26 +19,14 @@
 
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-  echo "usage: $0 <ssp_interop_driver> <work dir>" >&2
-  exit 2
-fi
-
-DRIVER=$(realpath "$1")
-WORK=$2
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SSP_WWW=/usr/share/simplesamlphp/www
-
 # shellcheck source=../ssp_common.sh
-source "$HERE/../ssp_common.sh"
+source "$HERE/../ssp_common.sh" ssp_interop_driver "$@"
 
 # ---- keys: the IdP's, and the SP's signing and encryption keys ----
 make_cert "interop SimpleSAMLphp IdP" idp
 make_cert "interop interkonto SP signing" sp-sign
 make_cert "interop interkonto SP encryption" sp-enc
-
-SECRETSALT=$(openssl rand -hex 16)
-ADMINPASSWORD=$(openssl rand -hex 16)
 
 cp "$HERE/authsources.php" "$DIR/authsources.php"
 # Until the driver has printed the SP's metadata: an empty aggregate.
@@ -50,52 +38,16 @@ write_idp_hosted() { # sign_response encrypt validate_authnrequest
     "SIGN_RESPONSE=$1" "ENCRYPT=$2" "VALIDATE_AUTHNREQUEST=$3"
 }
 
-# ---- start SimpleSAMLphp on a free loopback port (bounded retries) ----
-SSP_BASE=""
-for attempt in 1 2 3 4 5; do
-  PORT=$(free_port)
-  SSP_BASE="http://127.0.0.1:$PORT/"
+# ---- start SimpleSAMLphp on a free loopback port ----
+# shellcheck disable=SC2317 # called by start_ssp
+configure_ssp() {
   IDP_ENTITYID="${SSP_BASE}saml2/idp/metadata.php"
+  SSP_PROBE_URL=$IDP_ENTITYID
   render "$HERE/config.php.in" "$DIR/config.php" \
     "BASEURL=$SSP_BASE" "DIR=$DIR" "SECRETSALT=$SECRETSALT" "ADMINPASSWORD=$ADMINPASSWORD"
   write_idp_hosted false false false
-
-  SIMPLESAMLPHP_CONFIG_DIR=$DIR PHP_CLI_SERVER_WORKERS=4 TZ=UTC \
-    setsid php -d opcache.enable=0 -d opcache.enable_cli=0 \
-    -d session.save_path="$DIR/sessions" -d display_errors=stderr \
-    -S "127.0.0.1:$PORT" -t "$SSP_WWW" \
-    </dev/null >"$DIR/log/php-server.$attempt.log" 2>&1 9>&- &
-  SERVER_PID=$!
-
-  up=no
-  for _ in $(seq 1 150); do # 30 s
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      break
-    fi
-    if curl -fsS --max-time 2 -o "$DIR/out/idp-metadata.xml" "$IDP_ENTITYID" 2>/dev/null; then
-      up=yes
-      break
-    fi
-    sleep 0.2
-  done
-  if [ $up = yes ]; then
-    break
-  fi
-  echo "note: SimpleSAMLphp did not come up on port $PORT (attempt $attempt)" >&2
-  stop_server
-done
-
-if [ "${up:-no}" != yes ]; then
-  fail "setup: SimpleSAMLphp did not answer ${IDP_ENTITYID}"
-  for f in "$DIR"/log/*; do echo "--- $f"; tail -n 40 "$f"; done
-  echo "$PASSED passed, $FAILED failed"
-  exit 1
-fi
-if grep -q "entityID=\"$IDP_ENTITYID\"" "$DIR/out/idp-metadata.xml"; then
-  pass "setup: SimpleSAMLphp IdP metadata at $IDP_ENTITYID"
-else
-  fail "setup: IdP metadata does not name entityID $IDP_ENTITYID"
-fi
+}
+start_ssp configure_ssp "$DIR/out/idp-metadata.xml" IdP
 
 # The SP's base URL on loopback: nothing listens there, the driver delivers
 # the IdP's POST to the SP in-process.
@@ -117,32 +69,11 @@ run_scenario() { # name sign_response encrypt validate_authnrequest
     return 0
   fi
 
-  local rc=0
-  "$DRIVER" login "$name" "$SSP_BASE" "$SP_BASE" "$DIR" \
-    >"$DIR/out/driver-$name.log" 2>&1 || rc=$?
-  cat "$DIR/out/driver-$name.log"
-  local p f
-  p=$(grep -c '^PASS ' "$DIR/out/driver-$name.log" || true)
-  f=$(grep -c '^FAIL ' "$DIR/out/driver-$name.log" || true)
-  PASSED=$((PASSED + p))
-  FAILED=$((FAILED + f))
-  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-    fail "$name: driver exited with status $rc without reporting a failure"
-  elif [ "$rc" -eq 0 ] && [ "$f" -ne 0 ]; then
-    fail "$name: driver reported failures but exited 0"
-  elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
-    fail "$name: driver reported no checks"
-  fi
+  run_driver "$name: " "$DIR/out/driver-$name.log" login "$name" "$SSP_BASE" "$SP_BASE" "$DIR"
 }
 
 #            name sign.response encryption validate.authnrequest
 run_scenario A false false false
 run_scenario B true true true
 
-if [ "$FAILED" -ne 0 ]; then
-  echo "--- SimpleSAMLphp log (last 60 lines)"
-  tail -n 60 "$DIR/log/simplesamlphp.log" 2>/dev/null || true
-  echo "--- work dir: $DIR"
-fi
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish

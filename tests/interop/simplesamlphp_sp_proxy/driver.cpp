@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../unit/saml_browser.hpp"
 #include "../../unit/test_keys.hpp"
 #include "../ssp_browser.hpp"
 #include "interkonto/attributes.hpp"
@@ -57,6 +58,7 @@ namespace {
 namespace ik = interkonto;
 
 using namespace interkonto::interop;
+using interkonto::test::cookie_header;
 
 // The upstream IdP and the proxy's SP side: nothing listens at these URLs,
 // the driver carries every message in-process.
@@ -236,17 +238,6 @@ ik::AuthenticatedSubject clara(std::string_view level) {
                   {std::string(kBirthdate), {std::string(kBirthdateValue)}, "birthdate", ""},
                   {std::string(kTrustLevel), {std::string(level)}, "trustLevel", ""}};
   return s;
-}
-
-// "name=value; ..." of every Set-Cookie, joined for a Cookie header.
-std::string cookie_header(const ik::HttpResponse &r) {
-  std::string out;
-  for (const auto &[n, v] : r.headers)
-    if (n == "Set-Cookie") {
-      if (!out.empty()) out += "; ";
-      out += v.substr(0, v.find(';'));
-    }
-  return out;
 }
 
 std::string query_of(std::string_view url) {
