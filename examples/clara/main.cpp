@@ -55,6 +55,7 @@
 #include "interkonto/metadata.hpp"
 #include "interkonto/metadata_provider.hpp"
 
+#include "common/httplib_adapter.hpp"
 #include "parties.hpp"
 
 namespace ik = interkonto;
@@ -84,45 +85,8 @@ std::string_view level_name(ik::LogLevel level) {
   return "?";
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
-
-ik::HttpRequest to_interkonto(const httplib::Request &req) {
-  ik::HttpRequest out;
-  out.method = req.method;
-  out.path = req.path;
-  // The raw query exactly as received (req.target is the request target):
-  // Redirect-binding signatures cover these bytes.
-  const auto q = req.target.find('?');
-  if (q != std::string::npos) out.raw_query = req.target.substr(q + 1);
-  for (const auto &[name, value] : req.headers) out.headers.emplace_back(name, value);
-  out.body = req.body;
-  out.remote_addr = req.remote_addr;
-  return out;
-}
-
-void from_interkonto(const ik::HttpResponse &in, httplib::Response &res) {
-  res.status = in.status;
-  std::string content_type;
-  for (const auto &[name, value] : in.headers) {
-    if (iequals(name, "Content-Type")) {
-      content_type = value;
-    } else if (!iequals(name, "Content-Length")) {
-      res.set_header(name, value); // a multimap: several Set-Cookie stay
-    }
-  }
-  if (!content_type.empty()) {
-    res.set_content(in.body, content_type);
-  } else {
-    res.body = in.body;
-  }
-}
+using ik::examples::from_interkonto;
+using ik::examples::to_interkonto;
 
 // "https://127.0.0.3:8443" -> scheme, host, port.
 struct UrlParts {

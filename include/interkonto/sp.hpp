@@ -282,6 +282,14 @@ public:
   // Starts a login: 302 to the IdP (Redirect) or an auto-submit form (POST),
   // records the request ID and sets the browser-binding cookie.
   HttpResponse start_login(const LoginOptions &opt) const;
+  // The same, telling a caller (e.g. the proxy) what happened.
+  struct LoginStart {
+    HttpResponse response;      // the redirect/form, or an error page
+    std::string request_id;     // the AuthnRequest ID; empty on error
+    std::string idp_entity_id;  // where it goes; empty on error
+    std::optional<Error> error; // why no request was sent
+  };
+  LoginStart begin_login(const LoginOptions &opt) const;
   // Handles a request to login_path (?return_to=..&idp=..). Without `idp`
   // and with discovery configured: the preselected IdP, else a 303 to the
   // discovery page.

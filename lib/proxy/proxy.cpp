@@ -14,6 +14,7 @@
 #include "interkonto/bindings.hpp"
 #include "interkonto/discovery.hpp"
 #include "interkonto/error.hpp"
+#include "session/expiry_index.hpp"
 
 namespace interkonto {
 
@@ -32,11 +33,9 @@ void InMemoryPendingStore::erase_locked(const std::string &key) const {
 }
 
 void InMemoryPendingStore::purge_locked(TimePoint now) const {
-  const auto retain = std::chrono::duration_cast<std::chrono::milliseconds>(retain_);
-  while (!by_expiry_.empty() && by_expiry_.begin()->first + retain <= now) {
-    pending_.erase(by_expiry_.begin()->second);
-    by_expiry_.erase(by_expiry_.begin());
-  }
+  // Entries stay retrievable for `retain_` after they expire.
+  expiry::purge_expired(pending_, by_expiry_,
+                        now - std::chrono::duration_cast<std::chrono::milliseconds>(retain_));
 }
 
 void InMemoryPendingStore::put(PendingPortalRequest req) {
@@ -44,10 +43,7 @@ void InMemoryPendingStore::put(PendingPortalRequest req) {
   purge_locked(req.created > req.upstream_started ? req.created : req.upstream_started);
   if (max_ == 0) return;
   erase_locked(req.key); // replace
-  while (pending_.size() >= max_ && !by_expiry_.empty()) {
-    pending_.erase(by_expiry_.begin()->second);
-    by_expiry_.erase(by_expiry_.begin());
-  }
+  while (pending_.size() >= max_ && !by_expiry_.empty()) expiry::drop_oldest(pending_, by_expiry_);
   by_expiry_.emplace(req.expires, req.key);
   std::string key = req.key;
   pending_.emplace(std::move(key), std::move(req));
@@ -198,6 +194,12 @@ struct Proxy::Impl {
     if (log) log(level, msg);
   }
   std::string continue_prefix() const { return cfg.continue_path + "?key="; }
+  // The canonical name of an attribute a portal requested (in the portal's,
+  // i.e. the outbound, vocabulary; else any inbound spelling).
+  std::optional<std::string> canonical_requested(std::string_view name) const {
+    auto n = attributes.canonical_from_outbound(name);
+    return n ? n : attributes.canonical_name(name);
+  }
 
   void audit(ProxyAuditRecord rec) const {
     note(LogLevel::info, "interkonto audit " + rec.to_json());
@@ -272,8 +274,7 @@ HttpResponse Proxy::Impl::start_upstream(PendingPortalRequest p, const std::stri
     AkdbRequestExtension ext = sp.config().akdb_extension.value_or(AkdbRequestExtension{});
     ext.requested_attributes.clear();
     for (const auto &ra : r.requested_attributes) {
-      auto canonical = attributes.canonical_from_outbound(ra.name);
-      if (!canonical) canonical = attributes.canonical_name(ra.name);
+      const auto canonical = canonical_requested(ra.name);
       if (!canonical) continue;
       const auto upstream_name = attributes.inbound_name(*canonical, upstream_idp);
       if (!upstream_name) continue;
@@ -284,26 +285,21 @@ HttpResponse Proxy::Impl::start_upstream(PendingPortalRequest p, const std::stri
     if (!ext.requested_attributes.empty()) opt.akdb_extension = std::move(ext);
   }
 
-  HttpResponse out = sp.start_login(opt);
-  if (out.status >= 400) {
+  ServiceProvider::LoginStart started = sp.begin_login(opt);
+  if (started.error) {
     pending->take(p.key, clock->now());
     return answer_error(p, status::responder, status::no_supported_idp, "upstream_not_started",
-                        "the upstream AuthnRequest could not be built (see the SP log)", record_for(p));
+                        fmt::format("the upstream AuthnRequest could not be built: {}: {}",
+                                    to_string(started.error->code()), started.error->detail()),
+                        record_for(p));
   }
   p.upstream_idp = upstream_idp;
   p.upstream_started = clock->now();
-  // The request ID the SP just sent: its binding cookie is named after it.
-  for (const auto &[name, value] : out.headers)
-    if (name == "Set-Cookie" && value.starts_with(cfg.sp.request_cookie_name)) {
-      const auto eq = value.find('=');
-      if (eq != std::string::npos)
-        p.upstream_request_id =
-            value.substr(cfg.sp.request_cookie_name.size(), eq - cfg.sp.request_cookie_name.size());
-    }
+  p.upstream_request_id = started.request_id;
   note(LogLevel::info, fmt::format("interkonto proxy: request {} from {} sent on to {} ({})", r.id, r.issuer,
                                    upstream_idp, p.upstream_request_id));
   pending->put(std::move(p));
-  return out;
+  return std::move(started.response);
 }
 
 HttpResponse Proxy::Impl::handle_sso(const HttpRequest &req) const {
@@ -459,9 +455,7 @@ HttpResponse Proxy::Impl::handle_acs(const HttpRequest &req) const {
     const MappedAttributes mapped = attributes.map_inbound(res, log);
     std::vector<std::string> requested;
     for (const auto &ra : p->request.requested_attributes) {
-      auto n = attributes.canonical_from_outbound(ra.name);
-      if (!n) n = attributes.canonical_name(ra.name);
-      if (n) requested.push_back(std::move(*n));
+      if (auto n = canonical_requested(ra.name)) requested.push_back(std::move(*n));
     }
     const ReleaseResult released = attributes.release(mapped, p->request.issuer, requested);
 

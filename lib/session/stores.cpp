@@ -4,6 +4,7 @@
 #include "interkonto/bindings.hpp"
 #include "interkonto/error.hpp"
 #include "interkonto/session.hpp"
+#include "session/expiry_index.hpp"
 
 namespace interkonto {
 
@@ -13,36 +14,10 @@ std::string random_id() {
   return base64url_encode_nopad(std::string_view(reinterpret_cast<const char *>(buf), sizeof buf));
 }
 
-namespace {
-// Removes entries whose expiry has passed; `index` is ordered by expiry.
-template <class Map>
-void purge_expired(Map &items, std::multimap<TimePoint, std::string> &index, TimePoint now) {
-  auto it = index.begin();
-  while (it != index.end() && it->first <= now) {
-    auto found = items.find(it->second);
-    if (found != items.end()) items.erase(found);
-    it = index.erase(it);
-  }
-}
-
-template <class Map> void drop_oldest(Map &items, std::multimap<TimePoint, std::string> &index) {
-  // Index entries can be stale (an item re-put with another expiry); skip them.
-  while (!index.empty()) {
-    auto it = index.begin();
-    auto found = items.find(it->second);
-    index.erase(it);
-    if (found != items.end()) {
-      items.erase(found);
-      return;
-    }
-  }
-}
-} // namespace
-
 // ---- replay cache ----
 
 void InMemoryReplayCache::purge_locked(TimePoint now) {
-  purge_expired(seen_, by_expiry_, now);
+  expiry::purge_expired(seen_, by_expiry_, now);
 }
 
 bool InMemoryReplayCache::insert(std::string_view issuer, std::string_view id, TimePoint expires,
@@ -70,14 +45,14 @@ std::size_t InMemoryReplayCache::size() const {
 // ---- request tracker ----
 
 void InMemoryRequestTracker::purge_locked(TimePoint now) {
-  purge_expired(pending_, by_expiry_, now);
+  expiry::purge_expired(pending_, by_expiry_, now);
 }
 
 void InMemoryRequestTracker::put(PendingRequest req) {
   std::lock_guard lock(mu_);
   // Bounded: the oldest outstanding request makes room (a browser that never
   // came back).
-  while (pending_.size() >= max_) drop_oldest(pending_, by_expiry_);
+  while (pending_.size() >= max_) expiry::drop_oldest(pending_, by_expiry_);
   const TimePoint exp = req.expires;
   std::string id = req.request_id;
   pending_[id] = std::move(req);
@@ -103,12 +78,12 @@ std::size_t InMemoryRequestTracker::size() const {
 // ---- sessions ----
 
 void InMemorySessionStore::purge_locked(TimePoint now) {
-  purge_expired(sessions_, by_expiry_, now);
+  expiry::purge_expired(sessions_, by_expiry_, now);
 }
 
 void InMemorySessionStore::put(const Session &s) {
   std::lock_guard lock(mu_);
-  while (sessions_.size() >= max_ && !sessions_.contains(s.id)) drop_oldest(sessions_, by_expiry_);
+  while (sessions_.size() >= max_ && !sessions_.contains(s.id)) expiry::drop_oldest(sessions_, by_expiry_);
   sessions_[s.id] = s;
   by_expiry_.emplace(s.expires, s.id);
 }

@@ -253,7 +253,12 @@ bool ServiceProvider::return_to_allowed(std::string_view r) const {
 }
 
 HttpResponse ServiceProvider::start_login(const LoginOptions &opt) const {
+  return begin_login(opt).response;
+}
+
+ServiceProvider::LoginStart ServiceProvider::begin_login(const LoginOptions &opt) const {
   const SpConfig &c = impl_->cfg;
+  LoginStart out;
   try {
     std::string return_to = opt.return_to.empty() ? c.default_return_to : opt.return_to;
     if (!return_to_allowed(return_to))
@@ -299,10 +304,14 @@ HttpResponse ServiceProvider::start_login(const LoginOptions &opt) const {
     impl_->tracker->put(std::move(p));
     log_to(impl_->log, LogLevel::info,
            fmt::format("interkonto sp: AuthnRequest {} to {}", br.id, br.idp_entity_id));
-    return r;
+    out.response = std::move(r);
+    out.request_id = std::move(br.id);
+    out.idp_entity_id = std::move(br.idp_entity_id);
   } catch (const Error &e) {
-    return impl_->fail_page(e);
+    out.response = impl_->fail_page(e);
+    out.error = e;
   }
+  return out;
 }
 
 HttpResponse ServiceProvider::handle_login(const HttpRequest &req) const {

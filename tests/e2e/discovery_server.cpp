@@ -38,6 +38,8 @@
 #include "interkonto/http.hpp"
 #include "interkonto/metadata.hpp"
 
+#include "common/httplib_adapter.hpp"
+
 namespace ik = interkonto;
 
 namespace {
@@ -160,45 +162,8 @@ std::string html_escape(std::string_view in) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto x = static_cast<unsigned char>(a[i]);
-    const auto y = static_cast<unsigned char>(b[i]);
-    if (std::tolower(x) != std::tolower(y)) return false;
-  }
-  return true;
-}
-
-ik::HttpRequest to_interkonto(const httplib::Request &req) {
-  ik::HttpRequest out;
-  out.method = req.method;
-  out.path = req.path;
-  // The raw query exactly as received (req.target is the request target).
-  const auto q = req.target.find('?');
-  if (q != std::string::npos) out.raw_query = req.target.substr(q + 1);
-  for (const auto &[name, value] : req.headers) out.headers.emplace_back(name, value);
-  out.body = req.body;
-  out.remote_addr = req.remote_addr;
-  return out;
-}
-
-void from_interkonto(const ik::HttpResponse &in, httplib::Response &res) {
-  res.status = in.status;
-  std::string content_type;
-  for (const auto &[name, value] : in.headers) {
-    if (iequals(name, "Content-Type")) {
-      content_type = value;
-    } else if (!iequals(name, "Content-Length")) {
-      res.set_header(name, value);
-    }
-  }
-  if (!content_type.empty()) {
-    res.set_content(in.body, content_type);
-  } else {
-    res.body = in.body;
-  }
-}
+using ik::examples::from_interkonto;
+using ik::examples::to_interkonto;
 
 // The stand-in SP login endpoint: shows which IdP the page chose.
 ik::HttpResponse login_page(const ik::HttpRequest &req) {

@@ -12,6 +12,7 @@ endif()
 find_package(Threads REQUIRED)
 
 add_executable(discovery_e2e_server ${CMAKE_CURRENT_LIST_DIR}/discovery_server.cpp)
+target_include_directories(discovery_e2e_server PRIVATE ${PROJECT_SOURCE_DIR}/examples)
 target_link_libraries(discovery_e2e_server
   PRIVATE interkonto::interkonto PkgConfig::CPPHTTPLIB fmt::fmt Threads::Threads)
 interkonto_warnings(discovery_e2e_server)
