@@ -61,39 +61,52 @@ bool looks_like_xml(std::string_view s) {
   return false;
 }
 
-std::string status_detail(const xmlNode *status) {
+// The status element's codes and message (bounded, control characters blanked).
+SamlStatus status_of(const xmlNode *status) {
+  SamlStatus out;
   const xmlNode *code = xml::first_child(status, xml::ns_samlp, "StatusCode");
-  std::string d = fmt::format("status {}", clip(xml::attr(code, "Value").value_or("(none)")));
+  out.code = clip(xml::attr(code, "Value").value_or(""));
   if (const xmlNode *sub = xml::first_child(code, xml::ns_samlp, "StatusCode"))
-    d += fmt::format(" / {}", clip(xml::attr(sub, "Value").value_or("")));
+    out.second_level = clip(xml::attr(sub, "Value").value_or(""));
   if (const xmlNode *msg = xml::first_child(status, xml::ns_samlp, "StatusMessage"))
-    d += fmt::format(" ({})", clip(xml::text(msg)));
+    out.message = clip(xml::text(msg));
+  return out;
+}
+
+std::string status_detail(const xmlNode *status) {
+  const SamlStatus st = status_of(status);
+  std::string d = fmt::format("status {}", st.code.empty() ? "(none)" : st.code);
+  if (!st.second_level.empty()) d += fmt::format(" / {}", st.second_level);
+  if (!st.message.empty()) d += fmt::format(" ({})", st.message);
   return d;
+}
+
+// The message as XML text: `message` itself, or its base64 form decoded into
+// `storage`. Throws too_large / malformed.
+std::string_view message_text(std::string_view message, std::size_t max_size, std::string &storage) {
+  if (looks_like_xml(message)) return message;
+  // base64 of max_size bytes is 4/3 as long; allow generous line breaks.
+  if (message.size() > max_size * 2 + 1024)
+    fail(ErrorCode::too_large, fmt::format("input of {} bytes exceeds the limit", message.size()));
+  try {
+    storage = base64_decode(message);
+  } catch (const Error &e) {
+    fail(e.code() == ErrorCode::too_large ? ErrorCode::too_large : ErrorCode::malformed,
+         fmt::format("not XML and not valid base64: {}", e.detail()));
+  }
+  return storage;
 }
 
 // Reads a Response's status; the message is XML or its base64 form.
 std::optional<SamlStatus> read_status(std::string_view message, std::size_t max_size) {
   try {
-    std::string decoded;
-    std::string_view text = message;
-    if (!looks_like_xml(message)) {
-      if (message.size() > max_size * 2 + 1024) return std::nullopt;
-      decoded = base64_decode(message);
-      text = decoded;
-    }
-    xml::DocPtr doc = xml::parse(text, max_size);
+    std::string storage;
+    xml::DocPtr doc = xml::parse(message_text(message, max_size, storage), max_size);
     const xmlNode *root = xmlDocGetRootElement(doc.get());
     if (!xml::is(root, xml::ns_samlp, "Response")) return std::nullopt;
     const xmlNode *status = xml::first_child(root, xml::ns_samlp, "Status");
-    const xmlNode *code = xml::first_child(status, xml::ns_samlp, "StatusCode");
-    if (code == nullptr) return std::nullopt;
-    SamlStatus out;
-    out.code = clip(xml::attr(code, "Value").value_or(""));
-    if (const xmlNode *sub = xml::first_child(code, xml::ns_samlp, "StatusCode"))
-      out.second_level = clip(xml::attr(sub, "Value").value_or(""));
-    if (const xmlNode *msg = xml::first_child(status, xml::ns_samlp, "StatusMessage"))
-      out.message = clip(xml::text(msg));
-    return out;
+    if (xml::first_child(status, xml::ns_samlp, "StatusCode") == nullptr) return std::nullopt;
+    return status_of(status);
   } catch (const Error &) {
     return std::nullopt;
   }
@@ -268,20 +281,7 @@ AuthnResult ResponseValidator::Impl::validate(std::string_view message, const Re
 
   // ---- input form, size, well-formedness, DTD ----
   std::string decoded;
-  std::string_view text = message;
-  if (!looks_like_xml(message)) {
-    // base64 of max_size bytes is 4/3 as long; allow generous line breaks.
-    if (message.size() > check.max_size * 2 + 1024)
-      fail(ErrorCode::too_large, fmt::format("input of {} bytes exceeds the limit", message.size()));
-    try {
-      decoded = base64_decode(message);
-    } catch (const Error &e) {
-      fail(e.code() == ErrorCode::too_large ? ErrorCode::too_large : ErrorCode::malformed,
-           fmt::format("not XML and not valid base64: {}", e.detail()));
-    }
-    text = decoded;
-  }
-  xml::DocPtr doc = xml::parse(text, check.max_size);
+  xml::DocPtr doc = xml::parse(message_text(message, check.max_size, decoded), check.max_size);
   xmlDoc *d = doc.get();
   xmlNode *root = xmlDocGetRootElement(d);
   if (!xml::is(root, xml::ns_samlp, "Response"))
