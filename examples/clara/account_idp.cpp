@@ -37,16 +37,6 @@ constexpr std::string_view kExpired =
     "Dieser Anmeldevorgang ist abgelaufen oder bereits abgeschlossen. Bitte starten Sie die Anmeldung "
     "beim Online-Dienst erneut.";
 
-// The level the request asks for (RequestedAuthnContext with STORK class refs).
-std::optional<int> required_level(const interkonto::ReceivedAuthnRequest &r) {
-  if (r.comparison == "maximum") return std::nullopt;
-  std::optional<int> out;
-  for (const auto &ref : r.requested_class_refs)
-    if (const auto l = interkonto::parse_stork_level(ref)) out = out ? std::min(*out, *l) : *l;
-  if (out && r.comparison == "better") *out += 1;
-  return out;
-}
-
 std::string value_text(const std::string &name, const std::string &value) {
   if (name == oid::birthdate) return german_date(value);
   if (name == oid::trust_level)
@@ -262,7 +252,7 @@ struct AccountIdp::Impl {
     }
     Pending p;
     p.requester = display_name(snap.get(), r.issuer, false);
-    p.min_level = required_level(r);
+    p.min_level = interkonto::requested_minimum_level(r);
     p.expires = now() + std::chrono::duration_cast<std::chrono::milliseconds>(kLifetime);
     p.request = std::move(r);
     if (p.request.is_passive) // no login session here: the user would have to log in

@@ -108,6 +108,12 @@ struct ReceivedAuthnRequest {
   std::vector<RequestedAttribute> requested_attributes; // Name, is_required (RequiredAttribute)
 };
 
+// The lowest STORK-QAA level (1..4) a request's RequestedAuthnContext
+// accepts: the lowest STORK class ref for Comparison exact/minimum (or
+// none), one above it for "better" (5: nothing can satisfy it); nullopt for
+// "maximum" or when no STORK level is named.
+std::optional<int> requested_minimum_level(const ReceivedAuthnRequest &req);
+
 struct AuthenticatedSubject {
   // Empty name_id: transient (random), or pairwise-persistent when the SP asks
   // for persistent (NameIDPolicy) or is configured so; that needs stable_key.

@@ -4,6 +4,7 @@
 // Response for it.
 
 #include "interkonto/idp.hpp"
+#include "interkonto/sp.hpp"
 
 #include <libxml/tree.h>
 #include <libxml/valid.h>
@@ -337,6 +338,15 @@ struct IdentityProvider::Impl {
     return std::string(key.type() == KeyType::ec ? alg::ecdsa_sha256 : alg::rsa_pss_sha256);
   }
 };
+
+std::optional<int> requested_minimum_level(const ReceivedAuthnRequest &req) {
+  if (req.comparison == "maximum") return std::nullopt;
+  std::optional<int> out;
+  for (const auto &ref : req.requested_class_refs)
+    if (const auto l = parse_stork_level(ref)) out = out ? std::min(*out, *l) : *l;
+  if (out && req.comparison == "better") *out += 1;
+  return out;
+}
 
 IdentityProvider::IdentityProvider(IdpConfig config, std::shared_ptr<const Clock> clock)
     : impl_(std::make_unique<Impl>(std::move(config),

@@ -148,14 +148,6 @@ constexpr std::string_view kExpiredMessage =
     "Die Anmeldung ist abgelaufen oder wurde bereits abgeschlossen. Bitte starten Sie sie beim "
     "Online-Dienst erneut.";
 
-// The lowest STORK level among the requested class refs.
-std::optional<int> requested_min_level(const ReceivedAuthnRequest &req) {
-  std::optional<int> out;
-  for (const auto &ref : req.requested_class_refs)
-    if (const auto l = parse_stork_level(ref)) out = out ? std::min(*out, *l) : *l;
-  return out;
-}
-
 std::chrono::milliseconds since(TimePoint from, TimePoint to) {
   if (from.time_since_epoch().count() == 0 || to < from) return std::chrono::milliseconds{0};
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from);
@@ -319,12 +311,15 @@ HttpResponse Proxy::Impl::handle_sso(const HttpRequest &req) const {
   const TimePoint now = clock->now();
   PendingPortalRequest p;
   p.key = random_id();
-  p.min_trust_level = requested_min_level(portal_req);
+  p.min_trust_level = requested_minimum_level(portal_req);
   p.created = now;
   p.expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(cfg.pending_lifetime);
   p.request = std::move(portal_req);
   const ReceivedAuthnRequest &r = p.request;
 
+  if (p.min_trust_level && *p.min_trust_level > 4) // Comparison="better" than the highest level
+    return answer_error(p, status::responder, status::no_authn_context, "level_unsatisfiable",
+                        "the portal asks for a level above STORK-QAA-Level-4", record_for(p));
   // Loop protection.
   if (r.proxy_count && *r.proxy_count == 0)
     return answer_error(p, status::responder, status::proxy_count_exceeded, "proxy_count_exceeded",

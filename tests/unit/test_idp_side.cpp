@@ -517,3 +517,19 @@ TEST_CASE("idp side: metadata lists persistent NameIDs when a pairwise secret is
   s.secret.clear();
   CHECK(formats(s.idp()) == std::vector<std::string>{"urn:oasis:names:tc:SAML:2.0:nameid-format:transient"});
 }
+
+TEST_CASE("idp side: the minimum level a request accepts follows its Comparison", "[idp][idp-side]") {
+  ReceivedAuthnRequest r;
+  CHECK_FALSE(requested_minimum_level(r).has_value());
+  r.requested_class_refs = {"STORK-QAA-Level-4", "STORK-QAA-Level-3", "urn:other"};
+  CHECK(requested_minimum_level(r) == std::optional<int>(3)); // no Comparison: exact
+  r.comparison = "minimum";
+  CHECK(requested_minimum_level(r) == std::optional<int>(3));
+  r.comparison = "better";
+  CHECK(requested_minimum_level(r) == std::optional<int>(4));
+  r.comparison = "maximum";
+  CHECK_FALSE(requested_minimum_level(r).has_value());
+  r.comparison = "minimum";
+  r.requested_class_refs = {"urn:oasis:names:tc:SAML:2.0:ac:classes:Password"};
+  CHECK_FALSE(requested_minimum_level(r).has_value());
+}
