@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdio>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "interkonto/bindings.hpp"
+#include "interkonto/error.hpp"
 
 namespace interkonto::interop {
 
@@ -303,6 +305,29 @@ inline std::string form_encode(const std::vector<std::pair<std::string, std::str
     out += interkonto::url_encode(value);
   }
   return out;
+}
+
+inline std::string error_text(const Error &e) {
+  return fmt::format("{} ({})", to_string(e.code()), e.detail());
+}
+
+// Runs each step of a driver; whatever a step throws is one failed check,
+// and the next step still runs. Exit status: 0 when nothing failed.
+template <class Args>
+int run_steps(const Args &args, Report &report,
+              std::initializer_list<void (*)(const Args &, Report &)> steps) {
+  for (const auto step : steps) {
+    try {
+      step(args, report);
+    } catch (const Abort &e) {
+      report.check(false, "flow aborted", e.what());
+    } catch (const Error &e) {
+      report.check(false, "interkonto error", error_text(e));
+    } catch (const std::exception &e) {
+      report.check(false, "exception", e.what());
+    }
+  }
+  return report.failed() == 0 ? 0 : 1;
 }
 
 } // namespace interkonto::interop

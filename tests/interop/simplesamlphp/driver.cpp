@@ -102,10 +102,6 @@ Sp make_sp(const Args &args, ik::EntityPtr idp) {
   return sp;
 }
 
-std::string error_text(const ik::Error &e) {
-  return fmt::format("{} ({})", ik::to_string(e.code()), e.detail());
-}
-
 // "name=value" of every Set-Cookie header, for a Cookie request header.
 std::vector<std::string> set_cookie_values(const ik::HttpResponse &r) {
   std::vector<std::string> out;
@@ -348,16 +344,7 @@ int run(const Args &args) {
     return 0;
   }
   Report report(args.scenario);
-  try {
-    login(args, report);
-  } catch (const Abort &e) {
-    report.check(false, "flow aborted", e.what());
-  } catch (const ik::Error &e) {
-    report.check(false, "interkonto error", error_text(e));
-  } catch (const std::exception &e) {
-    report.check(false, "exception", e.what());
-  }
-  return report.failed() == 0 ? 0 : 1;
+  return run_steps<Args>(args, report, {login});
 }
 
 } // namespace

@@ -56,10 +56,6 @@ struct Args {
   std::string start_url() const { return ssp_base + "module.php/core/authenticate.php?as=default-sp"; }
 };
 
-std::string error_text(const ik::Error &e) {
-  return fmt::format("{} ({})", ik::to_string(e.code()), e.detail());
-}
-
 // `key` signs; the metadata always names idp.crt.
 std::unique_ptr<ik::IdentityProvider> make_idp(const Args &args, std::vector<ik::EntityPtr> sps,
                                                std::string_view key = "idp") {
@@ -272,19 +268,7 @@ int run(const Args &args) {
     return 0;
   }
   Report report("ssp-sp");
-  using Step = void (*)(const Args &, Report &);
-  for (const Step step : {Step{login}, Step{foreign_signer}, Step{unencrypted}}) {
-    try {
-      step(args, report);
-    } catch (const Abort &e) {
-      report.check(false, "flow aborted", e.what());
-    } catch (const ik::Error &e) {
-      report.check(false, "interkonto error", error_text(e));
-    } catch (const std::exception &e) {
-      report.check(false, "exception", e.what());
-    }
-  }
-  return report.failed() == 0 ? 0 : 1;
+  return run_steps<Args>(args, report, {login, foreign_signer, unencrypted});
 }
 
 } // namespace

@@ -98,10 +98,6 @@ struct Args {
   }
 };
 
-std::string error_text(const ik::Error &e) {
-  return fmt::format("{} ({})", ik::to_string(e.code()), e.detail());
-}
-
 // ---- the proxy world ----
 
 // Keys that live only in this process (NRW, the proxy's SP side).
@@ -632,19 +628,7 @@ int run(const Args &args) {
     return 0;
   }
   Report report("ssp-sp-proxy");
-  using Step = void (*)(const Args &, Report &);
-  for (const Step step : {Step{accepted}, Step{cancelled}, Step{level_too_low}, Step{level_passed_through}}) {
-    try {
-      step(args, report);
-    } catch (const Abort &e) {
-      report.check(false, "flow aborted", e.what());
-    } catch (const ik::Error &e) {
-      report.check(false, "interkonto error", error_text(e));
-    } catch (const std::exception &e) {
-      report.check(false, "exception", e.what());
-    }
-  }
-  return report.failed() == 0 ? 0 : 1;
+  return run_steps<Args>(args, report, {accepted, cancelled, level_too_low, level_passed_through});
 }
 
 } // namespace
